@@ -1,0 +1,194 @@
+// Package action holds the registration actions the local registry pushes
+// upstream: their shape, the kinds the hub knows, how a submission is
+// validated, and the lifecycle that keeps an action pending until every
+// destination has acknowledged it (002 §2.1.6).
+//
+// It is the core of the hub: it imports no adapter. Storage is reached through
+// the Store port declared in service.go and implemented by adapters/postgres.
+package action
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Kind names a registration action (002 §2.1.6).
+type Kind string
+
+// The kinds the hub carries. Adding one is an entry in kinds.go plus a mapping.
+const (
+	KindDeclare    Kind = "residence.declare"
+	KindRegister   Kind = "residence.register"
+	KindDeregister Kind = "residence.deregister"
+	KindCancel     Kind = "residence.cancel"
+)
+
+// Status is an action's place in its lifecycle.
+type Status string
+
+// An action is pending until every delivery is resolved. It is rejected when an
+// upstream refused it on business grounds, dead when a delivery ran out of
+// retries (operators must act), cancelled by an operator or the registry.
+const (
+	StatusPending   Status = "pending"
+	StatusCompleted Status = "completed"
+	StatusRejected  Status = "rejected"
+	StatusDead      Status = "dead"
+	StatusCancelled Status = "cancelled"
+)
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPending, StatusCompleted, StatusRejected, StatusDead, StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// DeliveryStatus is the state of one outgoing message to one destination.
+type DeliveryStatus string
+
+// pending: waiting to be sent (first time or retry due); awaiting_ack: the
+// upstream gave a receipt and is polled for its decision.
+const (
+	DeliveryPending      DeliveryStatus = "pending"
+	DeliveryAwaitingAck  DeliveryStatus = "awaiting_ack"
+	DeliveryAcknowledged DeliveryStatus = "acknowledged"
+	DeliveryRejected     DeliveryStatus = "rejected"
+	DeliveryDead         DeliveryStatus = "dead"
+	DeliveryCancelled    DeliveryStatus = "cancelled"
+)
+
+// Destination names an upstream system an action is delivered to.
+type Destination string
+
+// The two national systems of the core (002 §3.1.3, §4.2.11).
+const (
+	// DestMigrationService is the migration service's departmental system (ДМС).
+	DestMigrationService Destination = "dms"
+	// DestNationalRegistry is the Unified State Demographic Register (ЄДДР).
+	DestNationalRegistry Destination = "eddr"
+)
+
+// Submission is what the local registry sends: the body of POST /v1/actions.
+// Unknown fields are allowed and kept in the stored body.
+type Submission struct {
+	Kind            Kind            `json:"kind"`
+	Person          Person          `json:"person"`
+	Address         *Address        `json:"address,omitempty"`
+	PreviousAddress *Address        `json:"previous_address,omitempty"`
+	EffectiveDate   string          `json:"effective_date"`
+	Official        Official        `json:"official"`
+	Cancellation    *Cancellation   `json:"cancellation,omitempty"`
+	Deregistration  *Deregistration `json:"deregistration,omitempty"`
+	BasisDocument   *BasisDocument  `json:"basis_document,omitempty"`
+}
+
+// Person carries the personal data of 002 §4.4 that the core kinds need.
+type Person struct {
+	UNZR        string    `json:"unzr,omitempty"`
+	RNOKPP      string    `json:"rnokpp,omitempty"`
+	Surname     string    `json:"surname"`
+	GivenNames  string    `json:"given_names"`
+	Patronymic  string    `json:"patronymic,omitempty"`
+	BirthDate   string    `json:"birth_date"`
+	BirthPlace  string    `json:"birth_place,omitempty"`
+	Sex         string    `json:"sex"`
+	Citizenship string    `json:"citizenship,omitempty"`
+	Document    *Document `json:"document,omitempty"`
+}
+
+// Document is the identity document the action was performed on.
+type Document struct {
+	Type     string `json:"type"`
+	Number   string `json:"number"`
+	IssuedOn string `json:"issued_on,omitempty"`
+	Issuer   string `json:"issuer,omitempty"`
+	Expires  string `json:"expires_on,omitempty"`
+}
+
+// Address is a place of residence, keyed by its KATOTTG community code.
+type Address struct {
+	KATOTTG   string `json:"katottg"`
+	Street    string `json:"street,omitempty"`
+	Building  string `json:"building,omitempty"`
+	Block     string `json:"block,omitempty"`
+	Apartment string `json:"apartment,omitempty"`
+}
+
+// Official is the registration body's employee who performed the action; it
+// becomes the X-Road userId.
+type Official struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Position string `json:"position,omitempty"`
+}
+
+// Cancellation says which earlier action a residence.cancel undoes and why.
+type Cancellation struct {
+	// Of is the kind being cancelled: a declaration, registration or deregistration.
+	Of Kind `json:"of"`
+	// ActionID is the hub's id of the cancelled action, when it went through the hub.
+	ActionID string `json:"action_id,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+// Deregistration carries why a person leaves an address.
+type Deregistration struct {
+	Reason string `json:"reason"`
+}
+
+// BasisDocument is the document the action rests on (application, court decision...).
+type BasisDocument struct {
+	Type   string `json:"type"`
+	Number string `json:"number,omitempty"`
+	Date   string `json:"date,omitempty"`
+}
+
+// PersonKey identifies the person for ordering: messages for one person to one
+// destination are sent in submission order. УНЗР is the register's own key;
+// РНОКПП stands in when a person has none.
+func (s *Submission) PersonKey() string {
+	if s.Person.UNZR != "" {
+		return "unzr:" + s.Person.UNZR
+	}
+	if s.Person.RNOKPP != "" {
+		return "rnokpp:" + s.Person.RNOKPP
+	}
+	return "name:" + s.Person.Surname + "|" + s.Person.GivenNames + "|" + s.Person.BirthDate
+}
+
+// Action is an accepted submission with its deliveries, as stored.
+type Action struct {
+	ID             uuid.UUID
+	Reference      string
+	ClientID       string
+	IdempotencyKey string
+	Kind           Kind
+	Status         Status
+	StatusReason   string
+	Body           []byte
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	CompletedAt    *time.Time
+	Deliveries     []Delivery
+}
+
+// Delivery is the state of one destination's message for an action.
+type Delivery struct {
+	MessageID     uuid.UUID
+	Destination   Destination
+	Status        DeliveryStatus
+	Attempts      int
+	LastError     string
+	ErrorClass    string
+	UpstreamRef   string
+	Receipt       string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	NextAttemptAt *time.Time
+	SentAt        *time.Time
+	AckedAt       *time.Time
+}

@@ -1,0 +1,72 @@
+package action
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func FuzzParse(f *testing.F) {
+	seeds := []string{
+		exampleBody,
+		strings.Replace(exampleBody, `"residence.register"`, `"residence.deregister", "deregistration": {"reason": "moved"}`, 1),
+		strings.Replace(exampleBody, `"residence.register"`, `"residence.cancel", "cancellation": {"of": "residence.declare", "reason": "помилка"}`, 1),
+		strings.Replace(exampleBody, `"rnokpp": "3300612300", `, ``, 1),
+		strings.Replace(exampleBody, `"unzr": "19900514-01233", `, ``, 1),
+		``,
+		`{`,
+		`null`,
+		`[]`,
+		`{}`,
+		`{"kind":1}`,
+		`{"kind":"residence.register","person":null}`,
+		`{"kind":"residence.register","person":{"unzr":"19900514-01233","birth_date":"1990-05-14"}}`,
+		`{"kind":"residence.cancel","cancellation":{"of":"residence.cancel"}}`,
+		`{"person":{"rnokpp":"\u0000"}}`,
+		`{"person":{"surname":"\ud800"}}`,
+		"{\"kind\":\"\xff\"}",
+		`{"kind":"residence.register","KIND":"residence.declare","kind":"x"}`,
+		`{"effective_date":"9999-12-31","person":{"birth_date":"0000-02-29"}}`,
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		s, err := Parse(body, testNow)
+		if err != nil {
+			var ve *ValidationError
+			if !errors.As(err, &ve) || len(ve.Fields) == 0 {
+				t.Fatalf("error %v is not a non-empty *ValidationError", err)
+			}
+			if s != nil {
+				t.Fatal("submission returned with an error")
+			}
+			_ = err.Error()
+			return
+		}
+		if s == nil {
+			t.Fatal("nil submission without error")
+		}
+		if _, ok := Spec(s.Kind); !ok {
+			t.Fatalf("accepted unknown kind %q", s.Kind)
+		}
+		if k := s.PersonKey(); !strings.HasPrefix(k, "unzr:") && !strings.HasPrefix(k, "rnokpp:") {
+			t.Fatalf("accepted without a person identifier: %q", k)
+		}
+		if s.Person.UNZR != "" && ValidUNZR(s.Person.UNZR) != nil {
+			t.Fatalf("accepted invalid УНЗР %q", s.Person.UNZR)
+		}
+		if s.Person.RNOKPP != "" && !ValidRNOKPP(s.Person.RNOKPP) {
+			t.Fatalf("accepted invalid РНОКПП %q", s.Person.RNOKPP)
+		}
+		// What was accepted, re-encoded, is accepted again.
+		again, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse(again, testNow); err != nil {
+			t.Fatalf("re-encoded submission rejected: %v\n%s", err, again)
+		}
+	})
+}

@@ -1,0 +1,374 @@
+// Package postgres is the PostgreSQL adapter of the hub: it stores actions
+// and their outbox messages in one transaction, lets relays claim due
+// messages with FOR UPDATE SKIP LOCKED, writes delivery results in batches,
+// and keeps the clients the API authenticates. Its schema is embedded and
+// applied on start (migrate.go).
+package postgres
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/reghub/reghub/action"
+	"github.com/reghub/reghub/outbox"
+)
+
+// Store implements action.Store and outbox.Store on one pool.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// New wraps a pool.
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// Pool returns the underlying pool (health checks, tests).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+var (
+	_ action.Store = (*Store)(nil)
+	_ outbox.Store = (*Store)(nil)
+)
+
+// Insert stores the action and one outbox message per destination in one
+// transaction: the action is accepted exactly when its messages are.
+func (s *Store) Insert(ctx context.Context, a action.NewAction) (*action.Action, []byte, bool, error) {
+	var (
+		existing *action.Action
+		prevHash []byte
+		created  bool
+	)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Accepts for one person are serialised, so that submission order
+		// (the messages' seq) is also commit order and the relay can never
+		// see a later message for a person before an earlier one.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, a.PersonKey); err != nil {
+			return fmt.Errorf("lock person: %w", err)
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO actions (id, reference, client_id, idempotency_key, body_hash, kind, status, person_key, body, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $9)
+			ON CONFLICT (client_id, idempotency_key) DO NOTHING`,
+			a.ID, a.Reference, a.ClientID, a.IdempotencyKey, a.BodyHash, string(a.Kind), a.PersonKey, string(a.Body), a.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("insert action: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			var id uuid.UUID
+			if err := tx.QueryRow(ctx, `SELECT id, body_hash FROM actions WHERE client_id = $1 AND idempotency_key = $2`,
+				a.ClientID, a.IdempotencyKey).Scan(&id, &prevHash); err != nil {
+				return fmt.Errorf("find action by idempotency key: %w", err)
+			}
+			existing, err = getAction(ctx, tx, id)
+			return err
+		}
+		rows := make([][]any, 0, len(a.Messages))
+		for _, m := range a.Messages {
+			rows = append(rows, []any{m.ID, a.ID, string(m.Destination), a.PersonKey, "pending", a.CreatedAt, a.CreatedAt, a.CreatedAt})
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"outbox_messages"},
+			[]string{"id", "action_id", "destination", "person_key", "state", "due_at", "created_at", "updated_at"},
+			pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("insert outbox messages: %w", err)
+		}
+		created = true
+		return nil
+	})
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return existing, prevHash, created, nil
+}
+
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Get returns one action with its deliveries.
+func (s *Store) Get(ctx context.Context, id uuid.UUID) (*action.Action, error) {
+	return getAction(ctx, s.pool, id)
+}
+
+const actionColumns = `id, reference, client_id, idempotency_key, kind, status, status_reason, body::text, created_at, updated_at, completed_at`
+
+func scanAction(row pgx.Row) (*action.Action, error) {
+	var a action.Action
+	var kind, status, body string
+	if err := row.Scan(&a.ID, &a.Reference, &a.ClientID, &a.IdempotencyKey, &kind, &status, &a.StatusReason, &body,
+		&a.CreatedAt, &a.UpdatedAt, &a.CompletedAt); err != nil {
+		return nil, err
+	}
+	a.Kind, a.Status, a.Body = action.Kind(kind), action.Status(status), []byte(body)
+	return &a, nil
+}
+
+func getAction(ctx context.Context, q querier, id uuid.UUID) (*action.Action, error) {
+	a, err := scanAction(q.QueryRow(ctx, `SELECT `+actionColumns+` FROM actions WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, action.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get action %s: %w", id, err)
+	}
+	byAction, err := deliveries(ctx, q, []uuid.UUID{id})
+	if err != nil {
+		return nil, err
+	}
+	a.Deliveries = byAction[id]
+	return a, nil
+}
+
+func deliveries(ctx context.Context, q querier, ids []uuid.UUID) (map[uuid.UUID][]action.Delivery, error) {
+	rows, err := q.Query(ctx, `
+		SELECT action_id, id, destination, state, attempts, last_error, error_class, upstream_ref, receipt,
+		       created_at, updated_at,
+		       CASE WHEN state IN ('pending', 'awaiting_ack') THEN due_at END,
+		       sent_at, acked_at
+		FROM outbox_messages WHERE action_id = ANY($1) ORDER BY action_id, seq`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	out := make(map[uuid.UUID][]action.Delivery, len(ids))
+	for rows.Next() {
+		var aid uuid.UUID
+		var d action.Delivery
+		var dest, state, class string
+		if err := rows.Scan(&aid, &d.MessageID, &dest, &state, &d.Attempts, &d.LastError, &class, &d.UpstreamRef, &d.Receipt,
+			&d.CreatedAt, &d.UpdatedAt, &d.NextAttemptAt, &d.SentAt, &d.AckedAt); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("scan delivery: %w", err)
+		}
+		d.Destination, d.Status, d.ErrorClass = action.Destination(dest), action.DeliveryStatus(state), class
+		out[aid] = append(out[aid], d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// List pages through actions, newest first, with an opaque keyset cursor.
+func (s *Store) List(ctx context.Context, f action.ListFilter) (action.Page, error) {
+	before := int64(1<<63 - 1)
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return action.Page{}, err
+		}
+		before = c
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT seq, `+actionColumns+` FROM actions
+		WHERE seq < $1 AND ($2 = '' OR status = $2) AND ($3 = '' OR client_id = $3)
+		ORDER BY seq DESC LIMIT $4`, before, string(f.Status), f.ClientID, f.Limit+1)
+	if err != nil {
+		return action.Page{}, fmt.Errorf("list actions: %w", err)
+	}
+	var page action.Page
+	var seqs []int64
+	for rows.Next() {
+		var seq int64
+		var a action.Action
+		var kind, status, body string
+		if err := rows.Scan(&seq, &a.ID, &a.Reference, &a.ClientID, &a.IdempotencyKey, &kind, &status, &a.StatusReason, &body,
+			&a.CreatedAt, &a.UpdatedAt, &a.CompletedAt); err != nil {
+			rows.Close()
+			return action.Page{}, fmt.Errorf("scan action: %w", err)
+		}
+		a.Kind, a.Status, a.Body = action.Kind(kind), action.Status(status), []byte(body)
+		page.Actions = append(page.Actions, a)
+		seqs = append(seqs, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return action.Page{}, fmt.Errorf("list actions: %w", err)
+	}
+	if len(page.Actions) > f.Limit {
+		page.Actions = page.Actions[:f.Limit]
+		page.NextCursor = encodeCursor(seqs[f.Limit-1])
+	}
+	ids := make([]uuid.UUID, len(page.Actions))
+	for i, a := range page.Actions {
+		ids[i] = a.ID
+	}
+	byAction, err := deliveries(ctx, s.pool, ids)
+	if err != nil {
+		return action.Page{}, err
+	}
+	for i := range page.Actions {
+		page.Actions[i].Deliveries = byAction[page.Actions[i].ID]
+	}
+	return page, nil
+}
+
+func encodeCursor(seq int64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(seq))
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func decodeCursor(c string) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) != 8 {
+		return 0, fmt.Errorf("%w: %q", action.ErrBadCursor, c)
+	}
+	return int64(binary.BigEndian.Uint64(b)), nil
+}
+
+// Claim leases due messages. The NOT EXISTS keeps each person's messages to
+// one destination in submission order; SKIP LOCKED lets several relays
+// claim side by side without waiting on each other or taking the same row.
+func (s *Store) Claim(ctx context.Context, limit int, lease time.Duration, token uuid.UUID) ([]outbox.Message, error) {
+	rows, err := s.pool.Query(ctx, `
+		WITH due AS (
+			SELECT m.id FROM outbox_messages m
+			WHERE m.state IN ('pending', 'awaiting_ack') AND m.due_at <= now()
+			  AND NOT EXISTS (
+				SELECT 1 FROM outbox_messages e
+				WHERE e.destination = m.destination AND e.person_key = m.person_key AND e.seq < m.seq
+				  AND e.state IN ('pending', 'awaiting_ack', 'dead'))
+			ORDER BY m.due_at
+			LIMIT $1
+			FOR UPDATE OF m SKIP LOCKED
+		)
+		UPDATE outbox_messages m
+		SET due_at = now() + $2::interval,
+		    claim_token = $3,
+		    attempts = m.attempts + CASE WHEN m.state = 'pending' THEN 1 ELSE 0 END,
+		    updated_at = now()
+		FROM due, actions a
+		WHERE m.id = due.id AND a.id = m.action_id
+		RETURNING m.id, m.action_id, a.reference, m.destination, a.kind, a.body::text, m.state, m.attempts,
+		          m.receipt, m.ack_deadline, m.created_at`, limit, lease, token)
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox messages: %w", err)
+	}
+	var out []outbox.Message
+	for rows.Next() {
+		var m outbox.Message
+		var dest, kind, body, state string
+		if err := rows.Scan(&m.ID, &m.ActionID, &m.ActionRef, &dest, &kind, &body, &state, &m.Attempt,
+			&m.Receipt, &m.AckDeadline, &m.CreatedAt); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("scan claimed message: %w", err)
+		}
+		m.Destination, m.Kind, m.Body, m.ClaimToken = action.Destination(dest), action.Kind(kind), []byte(body), token
+		m.Stage = outbox.StageSend
+		if state == string(action.DeliveryAwaitingAck) {
+			m.Stage = outbox.StagePoll
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim outbox messages: %w", err)
+	}
+	return out, nil
+}
+
+// Complete writes a batch of results and derives the status of each action
+// concerned, in one transaction.
+func (s *Store) Complete(ctx context.Context, results []outbox.Result) ([]outbox.StatusChange, error) {
+	actionIDs := make([]uuid.UUID, 0, len(results))
+	for _, r := range results {
+		actionIDs = append(actionIDs, r.ActionID)
+	}
+	slices.SortFunc(actionIDs, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	actionIDs = slices.Compact(actionIDs)
+
+	var changes []outbox.StatusChange
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Locking the actions first, in a fixed order, serialises relays that
+		// complete two messages of one action at once: each then sees the
+		// other's result when it derives the status, and no deadlock forms.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM actions WHERE id = ANY($1) ORDER BY id FOR UPDATE`, actionIDs); err != nil {
+			return fmt.Errorf("lock actions: %w", err)
+		}
+		batch := &pgx.Batch{}
+		for _, r := range results {
+			var dueAt *time.Time
+			if !r.DueAt.IsZero() {
+				dueAt = &r.DueAt
+			}
+			batch.Queue(`
+				WITH upd AS (
+					UPDATE outbox_messages SET
+						state = $3,
+						due_at = COALESCE($4, due_at),
+						receipt = $5,
+						ack_deadline = $6,
+						upstream_ref = CASE WHEN $7 = '' THEN upstream_ref ELSE $7 END,
+						last_error = $8,
+						error_class = $9,
+						sent_at = CASE WHEN $10 THEN COALESCE(sent_at, now()) ELSE sent_at END,
+						acked_at = CASE WHEN $3 = 'acknowledged' THEN now() ELSE acked_at END,
+						claim_token = NULL,
+						updated_at = now()
+					WHERE id = $1 AND claim_token = $2
+					RETURNING id
+				)
+				INSERT INTO delivery_attempts (message_id, attempt, stage, started_at, duration_us, outcome, error_class, detail)
+				SELECT id, $11, $12, $13, $14, $15, $16, $17 FROM upd`,
+				r.MessageID, r.ClaimToken, string(r.State), dueAt, r.Receipt, r.AckDeadline, r.UpstreamRef,
+				r.LastError, string(r.ErrorClass), r.Sent,
+				r.Attempt.Number, string(r.Attempt.Stage), r.Attempt.StartedAt, r.Attempt.Duration.Microseconds(),
+				r.Attempt.Outcome, string(r.Attempt.ErrorClass), r.Attempt.Detail)
+		}
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			return fmt.Errorf("write delivery results: %w", err)
+		}
+		var err error
+		changes, err = deriveStatus(ctx, tx, actionIDs)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return changes, nil
+}
+
+// deriveStatus sets each action's status from its messages: rejected if any
+// upstream rejected it, dead if any message ran out of retries, completed
+// when every destination acknowledged, pending otherwise. Cancelled stays.
+func deriveStatus(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) ([]outbox.StatusChange, error) {
+	rows, err := tx.Query(ctx, `
+		UPDATE actions a SET
+			status = s.status,
+			status_reason = s.reason,
+			updated_at = now(),
+			completed_at = CASE WHEN s.status = 'pending' THEN NULL ELSE now() END
+		FROM (
+			SELECT action_id,
+			       CASE WHEN bool_or(state = 'rejected') THEN 'rejected'
+			            WHEN bool_or(state = 'dead') THEN 'dead'
+			            WHEN bool_and(state = 'acknowledged') THEN 'completed'
+			            ELSE 'pending' END AS status,
+			       COALESCE(string_agg(destination || ': ' || last_error, '; ' ORDER BY destination)
+			                FILTER (WHERE state IN ('rejected', 'dead')), '') AS reason
+			FROM outbox_messages WHERE action_id = ANY($1) GROUP BY action_id
+		) s
+		WHERE a.id = s.action_id AND a.status <> 'cancelled' AND a.status <> s.status
+		RETURNING a.id, a.status`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("derive action status: %w", err)
+	}
+	var changes []outbox.StatusChange
+	for rows.Next() {
+		var c outbox.StatusChange
+		var st string
+		if err := rows.Scan(&c.ActionID, &st); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("scan status change: %w", err)
+		}
+		c.Status = action.Status(st)
+		changes = append(changes, c)
+	}
+	return changes, rows.Err()
+}

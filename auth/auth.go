@@ -1,0 +1,99 @@
+// Package auth knows the hub's clients — the local registry, authorities,
+// operators — their roles, and how a bearer token identifies one. Tokens are
+// random, shown once, and stored only as a SHA-256 hash.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Role is what a client may do.
+type Role string
+
+// The roles. A registry submits actions and sees its own; the others arrive
+// with the operator and query issues.
+const (
+	RoleRegistry  Role = "registry"
+	RoleAuthority Role = "authority"
+	RoleOperator  Role = "operator"
+	RoleAuditor   Role = "auditor"
+	RoleAdmin     Role = "admin"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleRegistry, RoleAuthority, RoleOperator, RoleAuditor, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+// Client is an authenticated caller.
+type Client struct {
+	ID        string
+	Name      string
+	Role      Role
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// ErrUnauthenticated: no such token, or revoked.
+var ErrUnauthenticated = errors.New("unknown or revoked token")
+
+// Store keeps clients.
+type Store interface {
+	ClientByTokenHash(ctx context.Context, hash []byte) (*Client, error)
+	AddClient(ctx context.Context, c Client, tokenHash []byte) error
+}
+
+// NewToken returns a fresh random bearer token.
+func NewToken() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("random token: %w", err)
+	}
+	return "rh_" + base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// HashToken is how a token is stored and looked up.
+func HashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// Authenticate resolves a bearer token to its client.
+func Authenticate(ctx context.Context, s Store, token string) (*Client, error) {
+	if token == "" {
+		return nil, ErrUnauthenticated
+	}
+	c, err := s.ClientByTokenHash(ctx, HashToken(token))
+	if err != nil {
+		return nil, err
+	}
+	if c.RevokedAt != nil {
+		return nil, ErrUnauthenticated
+	}
+	return c, nil
+}
+
+// Register creates a client and returns its token, the only time it is seen.
+func Register(ctx context.Context, s Store, id, name string, role Role) (string, error) {
+	if id == "" || !role.Valid() {
+		return "", fmt.Errorf("client id must be set and role one of registry, authority, operator, auditor, admin (got %q, %q)", id, role)
+	}
+	tok, err := NewToken()
+	if err != nil {
+		return "", err
+	}
+	if err := s.AddClient(ctx, Client{ID: id, Name: name, Role: role}, HashToken(tok)); err != nil {
+		return "", fmt.Errorf("add client %s: %w", id, err)
+	}
+	return tok, nil
+}
