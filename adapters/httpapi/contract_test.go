@@ -1,0 +1,197 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/reghub/reghub/action"
+	"github.com/reghub/reghub/adapters/httpapi"
+	"github.com/reghub/reghub/adapters/postgres"
+	"github.com/reghub/reghub/auth"
+	"github.com/reghub/reghub/simulators/localregistry"
+	"github.com/reghub/reghub/test/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func loadSpec(t *testing.T) (*openapi3.T, routers.Router) {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromFile("../../schemas/openapi.yaml")
+	if err != nil {
+		t.Fatalf("load openapi.yaml: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("openapi.yaml is not a valid OpenAPI document: %v", err)
+	}
+	doc.Servers = nil // match any host: the test server's port is random
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatalf("router: %v", err)
+	}
+	return doc, router
+}
+
+// Every route the server has is in the contract, and every operation of the
+// contract is served.
+func TestRoutesMatchContract(t *testing.T) {
+	doc, _ := loadSpec(t)
+	inSpec := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			inSpec[method+" "+path] = true
+		}
+	}
+	served := map[string]bool{}
+	for _, r := range httpapi.Routes() {
+		served[r] = true
+		if !inSpec[r] {
+			t.Errorf("route %q is served but not in schemas/openapi.yaml", r)
+		}
+	}
+	for op := range inSpec {
+		if !served[op] {
+			t.Errorf("operation %q is in schemas/openapi.yaml but not served", op)
+		}
+	}
+}
+
+// Every answer the API gives, for each status code the contract names, agrees
+// with the contract; so does every request that the contract says is valid.
+func TestAnswersMatchContract(t *testing.T) {
+	_, router := loadSpec(t)
+	pool := pgtest.Pool(t)
+	store := postgres.New(pool)
+	ctx := context.Background()
+	regTok, err := auth.Register(ctx, store, "reg", "registry", auth.RoleRegistry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audTok, err := auth.Register(ctx, store, "aud", "auditor", auth.RoleAuditor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(httpapi.Handler(httpapi.Deps{
+		Actions: action.NewService(store, nil, nil), Clients: store,
+		Ready: func(context.Context) error { return nil },
+	}))
+	defer srv.Close()
+
+	gen := localregistry.NewGenerator(7, time.Now())
+	body := gen.NextJSON()
+	other := gen.NextJSON()
+
+	var firstID string
+	cases := []struct {
+		name          string
+		method, path  string
+		token         string
+		key           string
+		contentType   string
+		body          []byte
+		want          int
+		requestValid  bool
+		wantInProblem string
+	}{
+		{"accepted", "POST", "/v1/actions", regTok, "k1", "application/json", body, 202, true, ""},
+		{"same key same body", "POST", "/v1/actions", regTok, "k1", "application/json", body, 200, true, ""},
+		{"same key other body", "POST", "/v1/actions", regTok, "k1", "application/json", other, 409, true, "idempotency-conflict"},
+		{"invalid body", "POST", "/v1/actions", regTok, "k2", "application/json", []byte(`{"kind":"residence.register","person":{}}`), 422, false, "validation"},
+		{"no key", "POST", "/v1/actions", regTok, "", "application/json", body, 400, false, "idempotency-key-required"},
+		{"not json", "POST", "/v1/actions", regTok, "k3", "text/plain", []byte("hello"), 415, false, "unsupported-media-type"},
+		{"no token", "POST", "/v1/actions", "", "k4", "application/json", body, 401, false, "unauthenticated"},
+		{"wrong token", "POST", "/v1/actions", "rh_wrong", "k4", "application/json", body, 401, false, "unauthenticated"},
+		{"auditor may not submit", "POST", "/v1/actions", audTok, "k5", "application/json", body, 403, true, "forbidden"},
+		{"get", "GET", "/v1/actions/{first}", regTok, "", "", nil, 200, true, ""},
+		{"get unknown", "GET", "/v1/actions/0193b3a4-0000-7000-8000-000000000000", regTok, "", "", nil, 404, true, "not-found"},
+		{"list", "GET", "/v1/actions?status=pending&limit=1", regTok, "", "", nil, 200, true, ""},
+		{"list bad status", "GET", "/v1/actions?status=lost", regTok, "", "", nil, 400, false, "invalid-parameter"},
+		{"list bad cursor", "GET", "/v1/actions?cursor=zzz", regTok, "", "", nil, 400, true, "invalid-parameter"},
+		{"health", "GET", "/healthz", "", "", "", nil, 200, true, ""},
+		{"ready", "GET", "/readyz", "", "", "", nil, 200, true, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := strings.ReplaceAll(tc.path, "{first}", firstID)
+			req, err := http.NewRequest(tc.method, srv.URL+path, bytes.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			if tc.key != "" {
+				req.Header.Set("Idempotency-Key", tc.key)
+			}
+			if tc.contentType != "" {
+				req.Header.Set("Content-Type", tc.contentType)
+			}
+			route, params, err := router.FindRoute(req)
+			if err != nil {
+				t.Fatalf("contract has no route for %s %s: %v", tc.method, path, err)
+			}
+			in := &openapi3filter.RequestValidationInput{
+				Request: req, PathParams: params, Route: route,
+				Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+			}
+			if tc.body != nil {
+				req.Body = io.NopCloser(bytes.NewReader(tc.body))
+			}
+			reqErr := openapi3filter.ValidateRequest(context.Background(), in)
+			if tc.requestValid && reqErr != nil {
+				t.Fatalf("test request is not valid per the contract: %v", reqErr)
+			}
+			req.Body = io.NopCloser(bytes.NewReader(tc.body))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.want, raw)
+			}
+			if tc.wantInProblem != "" {
+				if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+					t.Fatalf("error answered with %q, want application/problem+json", ct)
+				}
+				if !strings.Contains(string(raw), tc.wantInProblem) {
+					t.Fatalf("problem %s does not name %q", raw, tc.wantInProblem)
+				}
+			}
+			out := &openapi3filter.ResponseValidationInput{
+				RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
+				Options: &openapi3filter.Options{IncludeResponseStatus: true},
+			}
+			out.SetBodyBytes(raw)
+			if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+				t.Fatalf("answer does not match the contract: %v\n%s", err, raw)
+			}
+			if tc.name == "accepted" {
+				firstID = extractID(t, raw)
+			}
+		})
+	}
+}
+
+func extractID(t *testing.T, raw []byte) string {
+	t.Helper()
+	const key = `"id":"`
+	i := bytes.Index(raw, []byte(key))
+	if i < 0 {
+		t.Fatalf("no id in %s", raw)
+	}
+	rest := raw[i+len(key):]
+	return string(rest[:bytes.IndexByte(rest, '"')])
+}

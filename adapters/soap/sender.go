@@ -1,0 +1,315 @@
+package soapclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/hooklift/gowsdl/soap"
+
+	"github.com/reghub/reghub/action"
+	"github.com/reghub/reghub/mapping"
+	"github.com/reghub/reghub/outbox"
+	"github.com/reghub/reghub/schemas/dms"
+	"github.com/reghub/reghub/schemas/eddr"
+	"github.com/reghub/reghub/schemas/xroad"
+)
+
+// DefaultTimeout bounds one call when Config.Timeout is zero.
+const DefaultTimeout = 10 * time.Second
+
+// Config is where the upstreams are and who the hub is on the bus.
+type Config struct {
+	// DMSURL and EDDRURL are the endpoints (in production: the hub's X-Road
+	// security server). A destination with an empty URL gets no Sender.
+	DMSURL  string
+	EDDRURL string
+	// Timeout bounds each call, send or poll; zero means DefaultTimeout.
+	Timeout time.Duration
+	// Identity is the hub's client identifier and the services it calls; a
+	// zero client or a missing service falls back to mapping's synthetic
+	// test-bus defaults.
+	Identity mapping.Identity
+	// RegistrationBody is the registration body the hub speaks for.
+	RegistrationBody mapping.RegistrationBody
+	// UserAgent is sent as the HTTP User-Agent; empty means "reghub".
+	UserAgent string
+}
+
+// NewSenders returns a Sender for each destination that has a URL. hc is the
+// one HTTP client shared by every call; nil means NewHTTPClient(). A caller's
+// client should keep connections alive with enough idle connections per host.
+func NewSenders(cfg Config, hc *http.Client) map[action.Destination]outbox.Sender {
+	if hc == nil {
+		hc = NewHTTPClient()
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "reghub"
+	}
+	id := withDefaults(cfg.Identity)
+	out := map[action.Destination]outbox.Sender{}
+	newBase := func(dest action.Destination, url string) base {
+		return base{
+			dest:     dest,
+			url:      url,
+			timeout:  cfg.Timeout,
+			identity: id,
+			body:     cfg.RegistrationBody,
+			hc:       keepAlive{hc: hc},
+			opts:     []soap.Option{soap.WithHTTPHeaders(map[string]string{"User-Agent": cfg.UserAgent})},
+		}
+	}
+	if cfg.DMSURL != "" {
+		out[action.DestMigrationService] = &dmsSender{newBase(action.DestMigrationService, cfg.DMSURL)}
+	}
+	if cfg.EDDRURL != "" {
+		out[action.DestNationalRegistry] = &eddrSender{newBase(action.DestNationalRegistry, cfg.EDDRURL)}
+	}
+	return out
+}
+
+// withDefaults fills what the configuration leaves out from mapping's
+// defaults, copying the map so the caller's stays untouched.
+func withDefaults(id mapping.Identity) mapping.Identity {
+	def := mapping.DefaultIdentity()
+	if id.Client == (xroad.Identifier{}) {
+		id.Client = def.Client
+	}
+	services := make(map[action.Destination]xroad.Identifier, len(def.Services))
+	for d, s := range def.Services {
+		services[d] = s
+	}
+	for d, s := range id.Services {
+		services[d] = s
+	}
+	id.Services = services
+	return id
+}
+
+// base is what both senders share.
+type base struct {
+	dest     action.Destination
+	url      string
+	timeout  time.Duration
+	identity mapping.Identity
+	body     mapping.RegistrationBody
+	hc       soap.HTTPClient
+	opts     []soap.Option
+}
+
+// prepare decodes the message's submission and its metadata. The body was
+// validated when the action was accepted; it is decoded, not validated again,
+// so that a rule added since cannot strand messages already accepted.
+func (b *base) prepare(m outbox.Message) (*action.Submission, mapping.Meta, error) {
+	var s action.Submission
+	if err := json.Unmarshal(m.Body, &s); err != nil {
+		return nil, mapping.Meta{}, outbox.Permanent(outbox.ClassMapping,
+			fmt.Errorf("%s message %s: decode submission: %w", b.dest, m.ID, err))
+	}
+	statusTime := m.CreatedAt
+	if statusTime.IsZero() {
+		statusTime = time.Now()
+	}
+	meta := mapping.Meta{
+		MessageID:        m.ID.String(),
+		ActionRef:        m.ActionRef,
+		StatusTime:       statusTime,
+		RegistrationBody: b.body,
+	}
+	return &s, meta, nil
+}
+
+// client builds the soap.Client of one call, carrying that message's
+// headers. gowsdl's header slice is not safe to share between calls.
+func (b *base) client(h xroad.Headers) *soap.Client {
+	c := soap.NewClient(b.url, append([]soap.Option{soap.WithHTTPClient(b.hc)}, b.opts...)...)
+	c.SetHeaders(h.Elements()...)
+	return c
+}
+
+// op names a call in error texts: "dms OtgToDms, message <id>".
+func (b *base) op(operation string, m outbox.Message) string {
+	return fmt.Sprintf("%s %s, message %s", b.dest, operation, m.ID)
+}
+
+func (b *base) mappingError(m outbox.Message, err error) error {
+	return outbox.Permanent(outbox.ClassMapping, fmt.Errorf("%s message %s: %w", b.dest, m.ID, err))
+}
+
+// malformed reports an answer that decoded but cannot be acted on.
+func malformed(op, format string, args ...any) error {
+	return outbox.Transient(outbox.ClassMalformedReply, fmt.Errorf("%s: %s", op, fmt.Sprintf(format, args...)))
+}
+
+// errNoReceipt is returned for a poll of a message without a receipt.
+var errNoReceipt = errors.New("poll without a receipt")
+
+// --- DMS ---
+
+type dmsSender struct{ base }
+
+// Send delivers the action as OtgToDms. REGISTERED is an acknowledgement
+// (recordId), ACCEPTED and PENDING a receipt to poll with (receiptId),
+// REJECTED a rejection.
+func (s *dmsSender) Send(ctx context.Context, m outbox.Message) (outbox.Reply, error) {
+	op := s.op("OtgToDms", m)
+	sub, meta, err := s.prepare(m)
+	if err != nil {
+		return outbox.Reply{}, err
+	}
+	req, err := mapping.ToDMS(sub, meta)
+	if err != nil {
+		return outbox.Reply{}, s.mappingError(m, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	port := dms.NewOtgToDmsPort(s.client(mapping.Headers(s.dest, s.identity, meta, sub.Official)))
+	res, err := port.OtgToDmsContext(ctx, req)
+	if err != nil {
+		return outbox.Reply{}, classify(ctx, op, err)
+	}
+	if res.RequestId != meta.MessageID {
+		return outbox.Reply{}, malformed(op, "answer is for requestId %.64q, not %q", res.RequestId, meta.MessageID)
+	}
+	if res.Result == nil {
+		return outbox.Reply{}, malformed(op, "answer has no result")
+	}
+	switch *res.Result {
+	case dms.ResultCodeREGISTERED:
+		return outbox.Reply{Kind: outbox.ReplyAcknowledged, Reference: res.RecordId}, nil
+	case dms.ResultCodeACCEPTED, dms.ResultCodePENDING:
+		if res.ReceiptId == "" {
+			return outbox.Reply{}, malformed(op, "result %s without a receiptId", *res.Result)
+		}
+		return outbox.Reply{Kind: outbox.ReplyReceipt, Reference: res.ReceiptId}, nil
+	case dms.ResultCodeREJECTED:
+		return outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: res.ReasonCode, Reason: res.ReasonText}, nil
+	}
+	return outbox.Reply{}, malformed(op, "unknown result %q", truncate(string(*res.Result)))
+}
+
+// Poll asks OtgToDmsStatus for the decision on m.Receipt.
+func (s *dmsSender) Poll(ctx context.Context, m outbox.Message) (outbox.Reply, error) {
+	op := s.op("OtgToDmsStatus", m)
+	sub, meta, err := s.prepare(m)
+	if err != nil {
+		return outbox.Reply{}, err
+	}
+	if m.Receipt == "" {
+		return outbox.Reply{}, s.mappingError(m, errNoReceipt)
+	}
+	req, err := mapping.ToDMSStatus(meta, m.Receipt)
+	if err != nil {
+		return outbox.Reply{}, s.mappingError(m, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	port := dms.NewOtgToDmsPort(s.client(mapping.StatusHeaders(s.dest, s.identity, meta, sub.Official)))
+	res, err := port.OtgToDmsStatusContext(ctx, req)
+	if err != nil {
+		return outbox.Reply{}, classify(ctx, op, err)
+	}
+	if res.RequestId != meta.MessageID {
+		return outbox.Reply{}, malformed(op, "answer is for requestId %.64q, not %q", res.RequestId, meta.MessageID)
+	}
+	if res.Result == nil {
+		return outbox.Reply{}, malformed(op, "answer has no result")
+	}
+	switch *res.Result {
+	case dms.ResultCodeREGISTERED:
+		return outbox.Reply{Kind: outbox.ReplyAcknowledged, Reference: res.RecordId}, nil
+	case dms.ResultCodeACCEPTED, dms.ResultCodePENDING:
+		return outbox.Reply{Kind: outbox.ReplyPending, Reference: m.Receipt}, nil
+	case dms.ResultCodeREJECTED:
+		return outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: res.ReasonCode, Reason: res.ReasonText}, nil
+	}
+	return outbox.Reply{}, malformed(op, "unknown result %q", truncate(string(*res.Result)))
+}
+
+// --- EDDR ---
+
+type eddrSender struct{ base }
+
+// Send delivers the action as SubmitResidenceChange. RECORDED is an
+// acknowledgement (entryNumber), QUEUED and IN_PROGRESS a receipt (ticket),
+// REFUSED a rejection.
+func (s *eddrSender) Send(ctx context.Context, m outbox.Message) (outbox.Reply, error) {
+	op := s.op("SubmitResidenceChange", m)
+	sub, meta, err := s.prepare(m)
+	if err != nil {
+		return outbox.Reply{}, err
+	}
+	req, err := mapping.ToEDDR(sub, meta)
+	if err != nil {
+		return outbox.Reply{}, s.mappingError(m, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	port := eddr.NewEddrResidencePort(s.client(mapping.Headers(s.dest, s.identity, meta, sub.Official)))
+	res, err := port.SubmitResidenceChangeContext(ctx, req)
+	if err != nil {
+		return outbox.Reply{}, classify(ctx, op, err)
+	}
+	if res.MessageId != meta.MessageID {
+		return outbox.Reply{}, malformed(op, "answer is for messageId %.64q, not %q", res.MessageId, meta.MessageID)
+	}
+	if res.Outcome == nil {
+		return outbox.Reply{}, malformed(op, "answer has no outcome")
+	}
+	switch *res.Outcome {
+	case eddr.OutcomeRECORDED:
+		return outbox.Reply{Kind: outbox.ReplyAcknowledged, Reference: res.EntryNumber}, nil
+	case eddr.OutcomeQUEUED, eddr.OutcomeIN_PROGRESS:
+		if res.Ticket == "" {
+			return outbox.Reply{}, malformed(op, "outcome %s without a ticket", *res.Outcome)
+		}
+		return outbox.Reply{Kind: outbox.ReplyReceipt, Reference: res.Ticket}, nil
+	case eddr.OutcomeREFUSED:
+		return outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: res.RefusalCode, Reason: res.RefusalReason}, nil
+	}
+	return outbox.Reply{}, malformed(op, "unknown outcome %q", truncate(string(*res.Outcome)))
+}
+
+// Poll asks GetChangeStatus for the decision on ticket m.Receipt.
+func (s *eddrSender) Poll(ctx context.Context, m outbox.Message) (outbox.Reply, error) {
+	op := s.op("GetChangeStatus", m)
+	sub, meta, err := s.prepare(m)
+	if err != nil {
+		return outbox.Reply{}, err
+	}
+	if m.Receipt == "" {
+		return outbox.Reply{}, s.mappingError(m, errNoReceipt)
+	}
+	req, err := mapping.ToEDDRStatus(meta, m.Receipt)
+	if err != nil {
+		return outbox.Reply{}, s.mappingError(m, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	port := eddr.NewEddrResidencePort(s.client(mapping.StatusHeaders(s.dest, s.identity, meta, sub.Official)))
+	res, err := port.GetChangeStatusContext(ctx, req)
+	if err != nil {
+		return outbox.Reply{}, classify(ctx, op, err)
+	}
+	if res.MessageId != meta.MessageID {
+		return outbox.Reply{}, malformed(op, "answer is for messageId %.64q, not %q", res.MessageId, meta.MessageID)
+	}
+	if res.Outcome == nil {
+		return outbox.Reply{}, malformed(op, "answer has no outcome")
+	}
+	switch *res.Outcome {
+	case eddr.OutcomeRECORDED:
+		return outbox.Reply{Kind: outbox.ReplyAcknowledged, Reference: res.EntryNumber}, nil
+	case eddr.OutcomeQUEUED, eddr.OutcomeIN_PROGRESS:
+		return outbox.Reply{Kind: outbox.ReplyPending, Reference: m.Receipt}, nil
+	case eddr.OutcomeREFUSED:
+		return outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: res.RefusalCode, Reason: res.RefusalReason}, nil
+	}
+	return outbox.Reply{}, malformed(op, "unknown outcome %q", truncate(string(*res.Outcome)))
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/reghub/reghub/auth"
+	"github.com/reghub/reghub/simulators/localregistry"
+	"github.com/reghub/reghub/simulators/upstream"
+)
+
+// credentials is what the demo writes for the user: each client's token.
+type credentials struct {
+	HubURL  string            `json:"hub_url"`
+	Clients []credentialEntry `json:"clients"`
+}
+
+type credentialEntry struct {
+	ID    string    `json:"id"`
+	Role  auth.Role `json:"role"`
+	Token string    `json:"token"`
+}
+
+func runDemo(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	var cfg serveConfig
+	cfg.register(fs)
+	actions := fs.Int("actions", 5000, "synthetic actions to send (0: just serve)")
+	concurrency := fs.Int("concurrency", 32, "requests in flight while sending")
+	exitWhenDone := fs.Bool("exit-when-done", false, "exit after the summary instead of serving on")
+	dmsAddr := fs.String("dms-listen", "127.0.0.1:0", "address of the migration service simulator")
+	eddrAddr := fs.String("eddr-listen", "127.0.0.1:0", "address of the national registry simulator")
+	seed := fs.Int64("seed", 1, "seed of the synthetic data")
+	dmsSim := upstream.Config{Mode: upstream.ModeSync, Latency: 2 * time.Millisecond, LatencyJitter: 4 * time.Millisecond, RejectionRate: 0.01, Seed: 1}
+	eddrSim := upstream.Config{Mode: upstream.ModeAsync, AsyncDelay: 50 * time.Millisecond, Latency: 2 * time.Millisecond, LatencyJitter: 4 * time.Millisecond, ServerFaultRate: 0.02, Seed: 2}
+	dmsSim.RegisterFlags(fs, "dms-")
+	eddrSim.RegisterFlags(fs, "eddr-")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.Lookup("data-dir").Value.String() == "reghub-data" {
+		cfg.DataDir = "reghub-demo"
+	}
+	if cfg.Relay.RetryInitial == time.Second {
+		// The demo's faults are brief; retry sooner so the summary comes soon.
+		cfg.Relay.RetryInitial = 100 * time.Millisecond
+	}
+	if cfg.Relay.AckPoll == 500*time.Millisecond {
+		cfg.Relay.AckPoll = 50 * time.Millisecond
+	}
+	log := newLogger(cfg.LogLevel, cfg.LogJSON)
+
+	sims, err := startSimulators(*dmsAddr, *eddrAddr, dmsSim, eddrSim, log)
+	if err != nil {
+		return err
+	}
+	defer sims.Close()
+	cfg.DMSURL, cfg.EDDRURL = sims.DMSURL+"/soap", sims.EDDRURL+"/soap"
+
+	db, err := openDatabase(ctx, cfg.DatabaseURL, cfg.DataDir, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	h, err := startHub(ctx, cfg, db.URL, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := h.Stop(); err != nil {
+			log.Error("stop hub", "err", err)
+		}
+	}()
+	base := "http://" + h.Addr
+
+	creds := credentials{HubURL: base}
+	stamp := time.Now().UTC().Format("20060102T150405")
+	for _, c := range []struct {
+		id   string
+		role auth.Role
+	}{
+		{"local-registry", auth.RoleRegistry},
+		{"operator", auth.RoleOperator},
+		{"auditor", auth.RoleAuditor},
+		{"admin", auth.RoleAdmin},
+	} {
+		// A demo rerun on the same data directory adds fresh clients.
+		id := c.id + "-" + stamp
+		tok, err := auth.Register(ctx, h.Store, id, "demo "+c.id, c.role)
+		if err != nil {
+			return fmt.Errorf("create demo client %s: %w", id, err)
+		}
+		creds.Clients = append(creds.Clients, credentialEntry{ID: id, Role: c.role, Token: tok})
+	}
+	credPath, err := writeCredentials(cfg, creds)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("reghub demo\n  API:        %s\n  DMS sim:    %s/inspect\n  EDDR sim:   %s/inspect\n  credentials: %s\n",
+		base, sims.DMSURL, sims.EDDRURL, credPath)
+
+	if *actions > 0 {
+		fmt.Printf("sending %d synthetic actions…\n", *actions)
+		rep, err := localregistry.RunLoad(ctx, localregistry.LoadConfig{
+			BaseURL: base, Token: creds.Clients[0].Token, Actions: *actions, Concurrency: *concurrency,
+			Seed: *seed, Progress: os.Stdout, Wait: 10 * time.Minute,
+		})
+		fmt.Print("\nsummary\n" + rep.String())
+		if err != nil {
+			return err
+		}
+	}
+	if *exitWhenDone {
+		return nil
+	}
+	fmt.Println("serving; Ctrl-C to stop")
+	<-ctx.Done()
+	return nil
+}
+
+func writeCredentials(cfg serveConfig, c credentials) (string, error) {
+	dir := cfg.DataDir
+	if cfg.DatabaseURL != "" && dir == "" {
+		dir = "."
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, "credentials.json")
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("encode credentials: %w", err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	abs, _ := filepath.Abs(path)
+	return abs, nil
+}

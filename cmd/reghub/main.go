@@ -1,0 +1,86 @@
+// Command reghub is the inter-registry interaction hub: it accepts the local
+// population register's registration actions, delivers them to the national
+// systems through a transactional outbox, and holds each pending until every
+// destination acknowledged it.
+//
+//	reghub serve      run the hub (embedded PostgreSQL unless --database-url)
+//	reghub simulate   run the upstream simulators (migration service, national registry)
+//	reghub demo       hub + simulators + embedded database, with a synthetic load
+//	reghub load       send synthetic actions to a running hub and print figures
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+var commands = map[string]struct {
+	run  func(ctx context.Context, args []string) error
+	help string
+}{
+	"serve":    {runServe, "run the hub"},
+	"simulate": {runSimulate, "run the upstream simulators"},
+	"demo":     {runDemo, "run hub, simulators and embedded database with a synthetic load"},
+	"load":     {runLoad, "send synthetic actions to a running hub and print figures"},
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: reghub <command> [flags]\n\ncommands:")
+	for _, name := range []string{"serve", "simulate", "demo", "load"} {
+		fmt.Fprintf(os.Stderr, "  %-9s %s\n", name, commands[name].help)
+	}
+	fmt.Fprintln(os.Stderr, "\nreghub <command> -h shows a command's flags.")
+}
+
+func run(args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage()
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "reghub: unknown command %q\n\n", args[0])
+		usage()
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := cmd.run(ctx, args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		slog.Error("reghub "+args[0]+" failed", "err", err)
+		fmt.Fprintf(os.Stderr, "reghub %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+// newLogger is the one slog setup of the binary.
+func newLogger(level string, json bool) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if json {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	logger := slog.New(h)
+	slog.SetDefault(logger)
+	return logger
+}

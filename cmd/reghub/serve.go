@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/reghub/reghub/action"
+	"github.com/reghub/reghub/adapters/httpapi"
+	"github.com/reghub/reghub/adapters/postgres"
+	"github.com/reghub/reghub/adapters/postgres/pgcluster"
+	soapclient "github.com/reghub/reghub/adapters/soap"
+	"github.com/reghub/reghub/mapping"
+	"github.com/reghub/reghub/outbox"
+)
+
+// serveConfig is everything `reghub serve` and `reghub demo` share.
+type serveConfig struct {
+	Listen      string
+	DatabaseURL string
+	DataDir     string
+	DMSURL      string
+	EDDRURL     string
+	LogLevel    string
+	LogJSON     bool
+	Relay       outbox.Config
+	DBMaxConns  int
+	BodyCode    string
+	BodyName    string
+}
+
+func (c *serveConfig) register(fs *flag.FlagSet) {
+	def := outbox.DefaultConfig()
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "address of the REST API, health and metrics")
+	fs.StringVar(&c.DatabaseURL, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (default $DATABASE_URL; empty: start an embedded cluster under --data-dir)")
+	fs.StringVar(&c.DataDir, "data-dir", "reghub-data", "directory of the embedded PostgreSQL cluster, used when no database URL is set")
+	fs.StringVar(&c.DMSURL, "dms-url", "http://127.0.0.1:8081/soap", "SOAP endpoint of the migration service")
+	fs.StringVar(&c.EDDRURL, "eddr-url", "http://127.0.0.1:8082/soap", "SOAP endpoint of the national demographic registry")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&c.LogJSON, "log-json", false, "log as JSON lines")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", 32, "most database connections")
+	fs.StringVar(&c.BodyCode, "registration-body-code", "UA1204-RB001", "code of the registration body this hub speaks for (sent upstream)")
+	fs.StringVar(&c.BodyName, "registration-body-name", "Демонстраційний орган реєстрації", "name of the registration body")
+	fs.IntVar(&c.Relay.BatchSize, "relay-batch", def.BatchSize, "most outbox messages claimed at once")
+	fs.IntVar(&c.Relay.Concurrency, "relay-concurrency", def.Concurrency, "most messages in flight")
+	fs.DurationVar(&c.Relay.IdlePoll, "relay-idle-poll", def.IdlePoll, "wait between claims when the outbox is empty")
+	fs.DurationVar(&c.Relay.SendTimeout, "send-timeout", def.SendTimeout, "timeout of one exchange with an upstream")
+	fs.DurationVar(&c.Relay.AckPoll, "ack-poll", def.AckPoll, "interval between status polls of an asynchronous receipt")
+	fs.DurationVar(&c.Relay.AckTimeout, "ack-timeout", def.AckTimeout, "a receipt with no decision by then is resent")
+	fs.IntVar(&c.Relay.MaxAttempts, "max-attempts", def.MaxAttempts, "sends before a delivery is dead")
+	fs.DurationVar(&c.Relay.RetryInitial, "retry-initial", def.RetryInitial, "first retry delay (doubles, with jitter)")
+	fs.DurationVar(&c.Relay.RetryMax, "retry-max", def.RetryMax, "longest retry delay")
+}
+
+func runServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var cfg serveConfig
+	cfg.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel, cfg.LogJSON)
+	db, err := openDatabase(ctx, cfg.DatabaseURL, cfg.DataDir, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	h, err := startHub(ctx, cfg, db.URL, log)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	return h.Stop()
+}
+
+// database is the hub's PostgreSQL: an external one, or a cluster the hub
+// started itself under its data directory.
+type database struct {
+	URL     string
+	cluster *pgcluster.Cluster
+	log     *slog.Logger
+}
+
+func openDatabase(ctx context.Context, url, dataDir string, log *slog.Logger) (*database, error) {
+	if url != "" {
+		return &database{URL: url, log: log}, nil
+	}
+	pgDir := filepath.Join(dataDir, "postgres")
+	log.Info("no database URL set; starting the embedded PostgreSQL cluster", "dir", pgDir)
+	c, err := pgcluster.Start(ctx, pgcluster.Options{DataDir: pgDir, Durable: true, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("start embedded PostgreSQL under %s: %w", dataDir, err)
+	}
+	log.Info("embedded PostgreSQL ready", "port", c.Port(), "reused_running_server", c.Reused())
+	return &database{URL: c.URL(), cluster: c, log: log}, nil
+}
+
+// Close stops the embedded cluster, if the hub started one.
+func (d *database) Close() {
+	if d.cluster == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := d.cluster.Stop(ctx); err != nil {
+		d.log.Error("stop embedded PostgreSQL", "err", err)
+	}
+}
+
+// hub is a running hub: API server and relay over one pool.
+type hub struct {
+	Addr   string
+	Store  *postgres.Store
+	pool   *pgxpool.Pool
+	srv    *http.Server
+	cancel context.CancelFunc
+	done   chan error
+	log    *slog.Logger
+}
+
+func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logger) (*hub, error) {
+	if err := postgres.MigrateURL(ctx, dbURL); err != nil {
+		return nil, fmt.Errorf("apply migrations: %w", err)
+	}
+	pcfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	if cfg.DBMaxConns > 0 {
+		pcfg.MaxConns = int32(cfg.DBMaxConns)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database pool: %w", err)
+	}
+	store := postgres.New(pool)
+
+	senders := soapclient.NewSenders(soapclient.Config{
+		DMSURL: cfg.DMSURL, EDDRURL: cfg.EDDRURL, Timeout: cfg.Relay.SendTimeout,
+		RegistrationBody: mapping.RegistrationBody{Code: cfg.BodyCode, Name: cfg.BodyName},
+	}, nil)
+	relay := outbox.NewRelay(store, senders, cfg.Relay, log)
+	svc := action.NewService(store, nil, relay.Wake)
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	api := httpapi.Handler(httpapi.Deps{
+		Actions: svc, Clients: store, Logger: log,
+		Ready: func(ctx context.Context) error {
+			cur, latest, err := postgres.SchemaVersion(ctx, pool)
+			if err != nil {
+				return fmt.Errorf("database not reachable: %w", err)
+			}
+			if cur < latest {
+				return fmt.Errorf("migrations not applied: schema version %d of %d", cur, latest)
+			}
+			return nil
+		},
+	})
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	h := &hub{Addr: ln.Addr().String(), Store: store, pool: pool, srv: srv, cancel: cancel, done: make(chan error, 2), log: log}
+	go func() { h.done <- relay.Run(rctx) }()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("HTTP server stopped", "err", err)
+		}
+	}()
+	log.Info("reghub serving", "addr", h.Addr, "dms", cfg.DMSURL, "eddr", cfg.EDDRURL)
+	return h, nil
+}
+
+// Stop drains the API, lets the relay finish what is in flight and write its
+// results, then closes the pool.
+func (h *hub) Stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := h.srv.Shutdown(ctx)
+	h.cancel()
+	if rerr := <-h.done; rerr != nil && err == nil {
+		err = rerr
+	}
+	h.pool.Close()
+	return err
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/reghub/reghub/simulators/dmssim"
+	"github.com/reghub/reghub/simulators/eddrsim"
+	"github.com/reghub/reghub/simulators/upstream"
+)
+
+// simulators are the two upstreams, served over real HTTP.
+type simulators struct {
+	DMSURL, EDDRURL string
+	servers         []*http.Server
+}
+
+func startSimulators(dmsAddr, eddrAddr string, dmsCfg, eddrCfg upstream.Config, log *slog.Logger) (*simulators, error) {
+	s := &simulators{}
+	for _, sim := range []struct {
+		name    string
+		addr    string
+		handler http.Handler
+		url     *string
+	}{
+		{"migration service (dms)", dmsAddr, dmssim.New(dmsCfg, log.With("simulator", "dms")).Handler(), &s.DMSURL},
+		{"national registry (eddr)", eddrAddr, eddrsim.New(eddrCfg, log.With("simulator", "eddr")).Handler(), &s.EDDRURL},
+	} {
+		ln, err := net.Listen("tcp", sim.addr)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("simulator %s: listen on %s: %w", sim.name, sim.addr, err)
+		}
+		srv := &http.Server{Handler: sim.handler, ReadHeaderTimeout: 10 * time.Second}
+		s.servers = append(s.servers, srv)
+		*sim.url = "http://" + ln.Addr().String()
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("simulator stopped", "simulator", sim.name, "err", err)
+			}
+		}()
+		log.Info("simulator serving", "simulator", sim.name, "soap", *sim.url+"/soap", "inspect", *sim.url+"/inspect")
+	}
+	return s, nil
+}
+
+func (s *simulators) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, srv := range s.servers {
+		_ = srv.Shutdown(ctx)
+	}
+}
+
+func runSimulate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	dmsAddr := fs.String("dms-listen", "127.0.0.1:8081", "address of the migration service simulator")
+	eddrAddr := fs.String("eddr-listen", "127.0.0.1:8082", "address of the national registry simulator")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	var dmsCfg, eddrCfg upstream.Config
+	dmsCfg.RegisterFlags(fs, "dms-")
+	eddrCfg.RegisterFlags(fs, "eddr-")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for name, c := range map[string]upstream.Config{"dms": dmsCfg, "eddr": eddrCfg} {
+		if err := c.Validate(); err != nil {
+			return fmt.Errorf("%s simulator flags: %w", name, err)
+		}
+	}
+	log := newLogger(*logLevel, false)
+	sims, err := startSimulators(*dmsAddr, *eddrAddr, dmsCfg, eddrCfg, log)
+	if err != nil {
+		return err
+	}
+	defer sims.Close()
+	<-ctx.Done()
+	return nil
+}

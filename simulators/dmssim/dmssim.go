@@ -1,0 +1,191 @@
+// Package dmssim simulates the migration service's OtgToDms SOAP service
+// (schemas/dms/dms.wsdl) for tests and the demo: a real HTTP server over
+// the generated types of schemas/dms and the engine of simulators/upstream.
+//
+// OtgToDms answers REGISTERED with a recordId in sync mode, ACCEPTED with a
+// receiptId in async mode, or REJECTED with a reasonCode. OtgToDmsStatus
+// answers PENDING until the receipt is ready, then REGISTERED (with the
+// recordId) or REJECTED. The body's requestId must equal the X-Road id
+// header (else a Client fault). In a status request, requestId, if given,
+// must be the id of the message the receipt was issued for; the status
+// call's own X-Road id is free. Status queries are not deduplicated.
+package dmssim
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/reghub/reghub/schemas/dms"
+	"github.com/reghub/reghub/schemas/xroad"
+	"github.com/reghub/reghub/simulators/upstream"
+)
+
+// Namespace and SOAPActions of the service (dms.wsdl).
+const (
+	Namespace            = "urn:reghub:dms:otg:v1"
+	ActionOtgToDms       = Namespace + "/OtgToDms"
+	ActionOtgToDmsStatus = Namespace + "/OtgToDmsStatus"
+)
+
+// Server is a simulated DMS.
+type Server struct {
+	engine  *upstream.Engine
+	handler http.Handler
+}
+
+// New returns a simulated DMS with the given knobs; record ids read
+// "DMS-00000001", receipts "DMS-R-00000001". It panics on an invalid
+// config (see upstream.Config.Validate). A nil logger discards.
+func New(cfg upstream.Config, logger *slog.Logger) *Server {
+	s := &Server{engine: upstream.NewEngine("DMS", cfg, logger)}
+	s.handler = upstream.NewHandler(s.engine, upstream.Service{
+		Name:  "dms",
+		Paths: []string{"/dms"},
+		Operations: []upstream.Operation{{
+			Name:    "OtgToDms",
+			Action:  ActionOtgToDms,
+			Element: xml.Name{Space: Namespace, Local: "OtgToDmsRequest"},
+			New:     func() any { return new(dms.OtgToDmsRequest) },
+			Serve:   s.submit,
+		}, {
+			Name:    "OtgToDmsStatus",
+			Action:  ActionOtgToDmsStatus,
+			Element: xml.Name{Space: Namespace, Local: "OtgToDmsStatusRequest"},
+			New:     func() any { return new(dms.OtgToDmsStatusRequest) },
+			Serve:   s.status,
+		}},
+	}, logger)
+	return s
+}
+
+// Handler serves SOAP on /soap, / and /dms, and the control endpoints of
+// upstream.NewHandler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Engine is the simulator's state; tests should prefer the HTTP surface.
+func (s *Server) Engine() *upstream.Engine { return s.engine }
+
+func (s *Server) submit(_ context.Context, call *upstream.Call) ([]byte, error) {
+	req := call.Request.(*dms.OtgToDmsRequest)
+	if req.RequestId != "" && req.RequestId != call.Headers.ID {
+		return nil, upstream.ClientFault("requestId %q differs from the X-Road id %q", req.RequestId, call.Headers.ID)
+	}
+	reply, err := s.engine.Submit(message(call.Headers, req), func(a upstream.Ack) ([]byte, error) {
+		return call.Respond(response(a))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return reply.Body, nil
+}
+
+func (s *Server) status(_ context.Context, call *upstream.Call) ([]byte, error) {
+	req := call.Request.(*dms.OtgToDmsStatusRequest)
+	if req.ReceiptId == "" {
+		return nil, upstream.ClientFault("missing receiptId")
+	}
+	a, err := s.engine.Status(req.ReceiptId, req.RequestId)
+	if errors.Is(err, upstream.ErrUnknownReceipt) || errors.Is(err, upstream.ErrReceiptMismatch) {
+		return nil, upstream.ClientFault("%v", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	result := resultOf(a.Status)
+	return call.Respond(&dms.OtgToDmsStatusResponse{
+		RequestId: a.MessageID, Result: &result, RecordId: a.RecordID,
+		ReasonCode: a.ReasonCode, ReasonText: a.ReasonText,
+	})
+}
+
+func response(a upstream.Ack) *dms.OtgToDmsResponse {
+	result := resultOf(a.Status)
+	return &dms.OtgToDmsResponse{
+		RequestId: a.MessageID, Result: &result, RecordId: a.RecordID, ReceiptId: a.ReceiptID,
+		ReasonCode: a.ReasonCode, ReasonText: a.ReasonText,
+	}
+}
+
+func resultOf(s upstream.AckStatus) dms.ResultCode {
+	switch s {
+	case upstream.AckApplied:
+		return dms.ResultCodeREGISTERED
+	case upstream.AckAccepted:
+		return dms.ResultCodeACCEPTED
+	case upstream.AckPending:
+		return dms.ResultCodePENDING
+	default:
+		return dms.ResultCodeREJECTED
+	}
+}
+
+var kinds = map[dms.ActionCode]struct{ kind, cancelOf upstream.Kind }{
+	dms.ActionCodeDECLARE:               {upstream.KindDeclare, ""},
+	dms.ActionCodeREGISTER:              {upstream.KindRegister, ""},
+	dms.ActionCodeDEREGISTER:            {upstream.KindDeregister, ""},
+	dms.ActionCodeCANCEL_DECLARATION:    {upstream.KindCancel, upstream.KindDeclare},
+	dms.ActionCodeCANCEL_REGISTRATION:   {upstream.KindCancel, upstream.KindRegister},
+	dms.ActionCodeCANCEL_DEREGISTRATION: {upstream.KindCancel, upstream.KindDeregister},
+}
+
+// message maps a request onto the engine, listing the required fields
+// (dms.wsdl) that are absent or invalid.
+func message(h xroad.Headers, req *dms.OtgToDmsRequest) upstream.Message {
+	m := upstream.Message{
+		ID: h.ID, Client: h.Client.String(), Service: h.Service.String(), UserID: h.UserID, Issue: h.Issue,
+		Reference: req.ActionReference,
+	}
+	need := func(ok bool, field string) {
+		if !ok {
+			m.Missing = append(m.Missing, field)
+		}
+	}
+	need(req.RequestId != "", "requestId")
+	need(req.StatusTime.ToGoTime().Year() > 1, "statusTime")
+	if req.StatusCode != nil {
+		m.Action = string(*req.StatusCode)
+	}
+	k, ok := kinds[dms.ActionCode(m.Action)]
+	m.Kind, m.CancelOf = k.kind, k.cancelOf
+	need(ok, "statusCode")
+	need(req.ActionReference != "", "actionReference")
+	need(req.RegistrationBody != nil && req.RegistrationBody.Code != "", "registrationBody.code")
+	if p := req.Person; p != nil {
+		m.PersonKey = p.Unzr
+		if m.PersonKey == "" {
+			m.PersonKey = p.Rnokpp
+		}
+		need(p.LastName != "", "person.lastName")
+		need(p.FirstName != "", "person.firstName")
+		need(p.BirthDate.ToGoTime().Year() > 1, "person.birthDate")
+		need(p.Gender != "", "person.gender")
+	} else {
+		need(false, "person")
+	}
+	if req.Address != nil {
+		m.Katottg = req.Address.Katottg
+		need(m.Katottg != "", "address.katottg")
+	} else if m.Kind == upstream.KindDeclare || m.Kind == upstream.KindRegister {
+		need(false, "address")
+	}
+	need(req.EffectiveDate.ToGoTime().Year() > 1, "effectiveDate")
+	need(req.Official != nil && req.Official.Id != "", "official.id")
+	need(req.Official != nil && req.Official.Name != "", "official.name")
+	if c := req.Cancelled; c != nil {
+		_, ok := kinds[dms.ActionCode(deref(c.ActionCode))]
+		need(ok, "cancelled.actionCode")
+		need(c.Reason != "", "cancelled.reason")
+	}
+	return m
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

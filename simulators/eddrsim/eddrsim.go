@@ -1,0 +1,181 @@
+// Package eddrsim simulates the national demographic registry's residence
+// service (schemas/eddr/eddr.wsdl) for tests and the demo: a real HTTP
+// server over the generated types of schemas/eddr and the engine of
+// simulators/upstream.
+//
+// SubmitResidenceChange answers RECORDED with an entryNumber in sync mode,
+// QUEUED with a ticket in async mode, or REFUSED with a refusalCode.
+// GetChangeStatus answers IN_PROGRESS until the ticket is ready, then
+// RECORDED (with the entryNumber) or REFUSED. The body's messageId must
+// equal the X-Road id header (else a Client fault). In a status request,
+// messageId, if given, must be the id of the message the ticket was issued
+// for; the status call's own X-Road id is free. Status queries are not
+// deduplicated.
+package eddrsim
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/reghub/reghub/schemas/eddr"
+	"github.com/reghub/reghub/schemas/xroad"
+	"github.com/reghub/reghub/simulators/upstream"
+)
+
+// Namespace and SOAPActions of the service (eddr.wsdl).
+const (
+	Namespace                   = "urn:reghub:eddr:residence:v1"
+	ActionSubmitResidenceChange = Namespace + "/SubmitResidenceChange"
+	ActionGetChangeStatus       = Namespace + "/GetChangeStatus"
+)
+
+// Server is a simulated EDDR.
+type Server struct {
+	engine  *upstream.Engine
+	handler http.Handler
+}
+
+// New returns a simulated EDDR with the given knobs; entry numbers read
+// "EDDR-00000001", tickets "EDDR-R-00000001". It panics on an invalid
+// config (see upstream.Config.Validate). A nil logger discards.
+func New(cfg upstream.Config, logger *slog.Logger) *Server {
+	s := &Server{engine: upstream.NewEngine("EDDR", cfg, logger)}
+	s.handler = upstream.NewHandler(s.engine, upstream.Service{
+		Name:  "eddr",
+		Paths: []string{"/eddr"},
+		Operations: []upstream.Operation{{
+			Name:    "SubmitResidenceChange",
+			Action:  ActionSubmitResidenceChange,
+			Element: xml.Name{Space: Namespace, Local: "SubmitResidenceChange"},
+			New:     func() any { return new(eddr.SubmitResidenceChange) },
+			Serve:   s.submit,
+		}, {
+			Name:    "GetChangeStatus",
+			Action:  ActionGetChangeStatus,
+			Element: xml.Name{Space: Namespace, Local: "GetChangeStatus"},
+			New:     func() any { return new(eddr.GetChangeStatus) },
+			Serve:   s.status,
+		}},
+	}, logger)
+	return s
+}
+
+// Handler serves SOAP on /soap, / and /eddr, and the control endpoints of
+// upstream.NewHandler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Engine is the simulator's state; tests should prefer the HTTP surface.
+func (s *Server) Engine() *upstream.Engine { return s.engine }
+
+func (s *Server) submit(_ context.Context, call *upstream.Call) ([]byte, error) {
+	req := call.Request.(*eddr.SubmitResidenceChange)
+	if req.MessageId != "" && req.MessageId != call.Headers.ID {
+		return nil, upstream.ClientFault("messageId %q differs from the X-Road id %q", req.MessageId, call.Headers.ID)
+	}
+	reply, err := s.engine.Submit(message(call.Headers, req), func(a upstream.Ack) ([]byte, error) {
+		return call.Respond(response(a))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return reply.Body, nil
+}
+
+func (s *Server) status(_ context.Context, call *upstream.Call) ([]byte, error) {
+	req := call.Request.(*eddr.GetChangeStatus)
+	if req.Ticket == "" {
+		return nil, upstream.ClientFault("missing ticket")
+	}
+	a, err := s.engine.Status(req.Ticket, req.MessageId)
+	if errors.Is(err, upstream.ErrUnknownReceipt) || errors.Is(err, upstream.ErrReceiptMismatch) {
+		return nil, upstream.ClientFault("%v", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	outcome := outcomeOf(a.Status)
+	return call.Respond(&eddr.GetChangeStatusResponse{
+		MessageId: a.MessageID, Outcome: &outcome, EntryNumber: a.RecordID,
+		RefusalCode: a.ReasonCode, RefusalReason: a.ReasonText,
+	})
+}
+
+func response(a upstream.Ack) *eddr.SubmitResidenceChangeResponse {
+	outcome := outcomeOf(a.Status)
+	return &eddr.SubmitResidenceChangeResponse{
+		MessageId: a.MessageID, Outcome: &outcome, EntryNumber: a.RecordID, Ticket: a.ReceiptID,
+		RefusalCode: a.ReasonCode, RefusalReason: a.ReasonText,
+	}
+}
+
+func outcomeOf(s upstream.AckStatus) eddr.Outcome {
+	switch s {
+	case upstream.AckApplied:
+		return eddr.OutcomeRECORDED
+	case upstream.AckAccepted:
+		return eddr.OutcomeQUEUED
+	case upstream.AckPending:
+		return eddr.OutcomeIN_PROGRESS
+	default:
+		return eddr.OutcomeREFUSED
+	}
+}
+
+var kinds = map[eddr.ChangeType]upstream.Kind{
+	eddr.ChangeTypeRESIDENCE_DECLARED:     upstream.KindDeclare,
+	eddr.ChangeTypeRESIDENCE_REGISTERED:   upstream.KindRegister,
+	eddr.ChangeTypeRESIDENCE_DEREGISTERED: upstream.KindDeregister,
+	eddr.ChangeTypeRESIDENCE_CANCELLED:    upstream.KindCancel,
+}
+
+// message maps a request onto the engine, listing the required fields
+// (eddr.wsdl) that are absent or invalid.
+func message(h xroad.Headers, req *eddr.SubmitResidenceChange) upstream.Message {
+	m := upstream.Message{
+		ID: h.ID, Client: h.Client.String(), Service: h.Service.String(), UserID: h.UserID, Issue: h.Issue,
+		Reference: req.SourceReference,
+	}
+	need := func(ok bool, field string) {
+		if !ok {
+			m.Missing = append(m.Missing, field)
+		}
+	}
+	need(req.MessageId != "", "messageId")
+	if req.ChangeType != nil {
+		m.Action = string(*req.ChangeType)
+	}
+	k, ok := kinds[eddr.ChangeType(m.Action)]
+	m.Kind = k
+	need(ok, "changeType")
+	if c := req.CancelledChangeType; c != nil {
+		ck, ok := kinds[*c]
+		m.CancelOf = ck
+		need(ok && ck != upstream.KindCancel, "cancelledChangeType")
+	}
+	need(req.SourceReference != "", "sourceReference")
+	need(req.RegistrationBodyCode != "", "registrationBodyCode")
+	need(req.OfficialId != "", "officialId")
+	if p := req.Person; p != nil {
+		m.PersonKey = p.Unzr
+		if m.PersonKey == "" {
+			m.PersonKey = p.TaxNumber
+		}
+		need(p.Surname != "", "person.surname")
+		need(p.GivenNames != "", "person.givenNames")
+		need(p.DateOfBirth.ToGoTime().Year() > 1, "person.dateOfBirth")
+		need(p.Sex != "", "person.sex")
+	} else {
+		need(false, "person")
+	}
+	if req.Address != nil {
+		m.Katottg = req.Address.Katottg
+		need(m.Katottg != "", "address.katottg")
+	} else if m.Kind == upstream.KindDeclare || m.Kind == upstream.KindRegister {
+		need(false, "address")
+	}
+	need(req.EffectiveDate.ToGoTime().Year() > 1, "effectiveDate")
+	return m
+}

@@ -1,0 +1,29 @@
+// Package upstream is the protocol-independent core of the simulated
+// upstreams of the hub — the migration service (DMS, simulators/dmssim) and
+// the national demographic registry (EDDR, simulators/eddrsim). The
+// front-ends map their SOAP messages (the gowsdl-generated types of
+// schemas/dms and schemas/eddr) onto an Engine and serve it with NewHandler.
+//
+// The Engine keeps, under one lock:
+//   - the applied log, in order of application (of acceptance, in async mode);
+//   - the first answer to every X-Road message id: a resend of an id is
+//     counted as a duplicate and gets that answer verbatim, never applied
+//     twice (faults, decided before that, are not answers and are not kept);
+//   - each person's current state (declared, registered, deregistered,
+//     cancelled; keyed by UNZR, else RNOKPP) and its history;
+//   - receipts of async acceptances (receipt → message, decision, ready-at).
+//
+// Business rules: a message missing a required field is REJECTED with
+// INVALID_REQUEST (a business answer, HTTP 200, stored and repeated like any
+// other; a SOAP Client fault is kept for messages whose form is wrong: bad
+// envelope, X-Road id or protocolVersion, X-Road id ≠ body id, unknown
+// operation or receipt); deregistering a person with no current
+// registration or declaration is REJECTED with NO_ACTIVE_REGISTRATION;
+// Config.RejectionRate rejects a share of message ids, chosen by a hash of
+// the id so every resend gets the same decision.
+//
+// Faults (Config) are decided per SOAP request before anything is applied,
+// except the slow knob, which applies and then answers late. Tests change
+// them at run time over HTTP with SetConfig and read the outcome with
+// Inspect; they never reach into a simulator in memory.
+package upstream

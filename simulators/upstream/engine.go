@@ -1,0 +1,518 @@
+package upstream
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Kind is what a registration action does to a person's residence, whatever
+// the protocol calls it.
+type Kind string
+
+// The kinds of registration action (002 §2.1.6).
+const (
+	KindDeclare    Kind = "declare"
+	KindRegister   Kind = "register"
+	KindDeregister Kind = "deregister"
+	// KindCancel cancels an earlier action; Message.CancelOf says which kind
+	// (empty: unspecified).
+	KindCancel Kind = "cancel"
+)
+
+// Person states kept by the engine.
+const (
+	StateDeclared     = "declared"
+	StateRegistered   = "registered"
+	StateDeregistered = "deregistered"
+	StateCancelled    = "cancelled"
+)
+
+// Reason codes of business rejections.
+const (
+	// ReasonInvalidRequest: a required field is missing or invalid. The
+	// simulators answer this as a business rejection (HTTP 200, REJECTED /
+	// REFUSED), not as a SOAP fault: the message was well-formed SOAP, and
+	// the decision is stored and repeated for every resend like any other.
+	ReasonInvalidRequest = "INVALID_REQUEST"
+	// ReasonNoActiveRegistration: deregistration of a person with no current
+	// registration or declaration here.
+	ReasonNoActiveRegistration = "NO_ACTIVE_REGISTRATION"
+	// ReasonSimulated: rejected by Config.RejectionRate.
+	ReasonSimulated = "SIMULATED_REJECTION"
+)
+
+// Message is one submission, mapped from a protocol's request by a front-end.
+type Message struct {
+	// ID is the X-Road message id: the deduplication key.
+	ID        string `json:"message_id"`
+	Client    string `json:"client,omitempty"`
+	Service   string `json:"service,omitempty"`
+	UserID    string `json:"user_id,omitempty"`
+	Issue     string `json:"issue,omitempty"`
+	PersonKey string `json:"person"` // UNZR, else RNOKPP
+	// Action is the protocol's own action code, as received.
+	Action    string `json:"action"`
+	Kind      Kind   `json:"kind"`
+	CancelOf  Kind   `json:"cancel_of,omitempty"`
+	Reference string `json:"reference,omitempty"`
+	Katottg   string `json:"katottg,omitempty"`
+	// Missing lists required fields the front-end found absent or invalid;
+	// any makes the message REJECTED with ReasonInvalidRequest.
+	Missing []string `json:"-"`
+}
+
+// AckStatus is the protocol-independent outcome of a submission.
+type AckStatus string
+
+// Outcomes. The front-ends map them: APPLIED is REGISTERED (DMS) / RECORDED
+// (EDDR); ACCEPTED is ACCEPTED / QUEUED; PENDING is PENDING / IN_PROGRESS;
+// REJECTED is REJECTED / REFUSED.
+const (
+	AckApplied  AckStatus = "APPLIED"
+	AckAccepted AckStatus = "ACCEPTED"
+	AckPending  AckStatus = "PENDING"
+	AckRejected AckStatus = "REJECTED"
+)
+
+// Ack is the engine's answer to a submission or a status query.
+type Ack struct {
+	MessageID  string    `json:"message_id"`
+	Status     AckStatus `json:"status"`
+	RecordID   string    `json:"record_id,omitempty"`
+	ReceiptID  string    `json:"receipt_id,omitempty"`
+	ReasonCode string    `json:"reason_code,omitempty"`
+	ReasonText string    `json:"reason_text,omitempty"`
+}
+
+// Reply is the result of Engine.Submit.
+type Reply struct {
+	// Body is the rendered answer: for a duplicate, the first answer verbatim.
+	Body      []byte
+	Ack       Ack
+	Duplicate bool
+}
+
+// Errors of Submit and Status; front-ends answer them with a Client fault.
+var (
+	ErrNoMessageID     = errors.New("message has no id")
+	ErrUnknownReceipt  = errors.New("unknown receipt")
+	ErrReceiptMismatch = errors.New("receipt belongs to another message")
+)
+
+// Names of invalid fields the engine itself detects.
+const (
+	fieldKind      = "action kind"
+	fieldPersonKey = "person unzr|rnokpp"
+)
+
+// FaultKind is an injected transport fault, decided by Engine.Admit.
+type FaultKind string
+
+// Injected faults, also the keys of Inspection.Faults (with "slow").
+const (
+	FaultNone      FaultKind = ""
+	FaultOutage    FaultKind = "outage"
+	FaultError     FaultKind = "error"
+	FaultServer    FaultKind = "server_fault"
+	FaultClient    FaultKind = "client_fault"
+	FaultMalformed FaultKind = "malformed"
+	faultSlow      FaultKind = "slow"
+)
+
+// Admission says how to treat one SOAP request.
+type Admission struct {
+	Fault FaultKind
+	// CloseConn: during an outage, drop the connection rather than answer 503.
+	CloseConn bool
+	// Apply: a malformed answer follows a real handling of the request.
+	Apply bool
+	// Slow: after handling, wait this long before answering.
+	Slow time.Duration
+}
+
+// Engine is the protocol-independent state of one simulated upstream: what
+// it applied, in order, the first answer to every message id, duplicates,
+// each person's current state, receipts of asynchronous acceptances, and
+// the fault knobs. It is safe for concurrent use.
+type Engine struct {
+	name   string
+	logger *slog.Logger
+	now    func() time.Time
+
+	mu             sync.Mutex
+	cfg            Config
+	rng            *rand.Rand
+	seq            uint64
+	receiptSeq     uint64
+	applied        []AppliedEntry
+	rejected       []RejectedEntry
+	answers        map[string]*answer
+	duplicates     int
+	dupsByMessage  map[string]int
+	persons        map[string]*person
+	receipts       map[string]*receipt
+	receiptOrder   []string
+	faults         map[FaultKind]int
+	requests       int
+	protocolErrors int
+}
+
+type answer struct {
+	body      []byte
+	ack       Ack
+	receiptID string
+}
+
+type receipt struct {
+	id, messageID string
+	final         Ack // APPLIED or REJECTED
+	acceptedAt    time.Time
+	readyAt       time.Time
+	polls         int
+	finals        int
+}
+
+type person struct {
+	state   string
+	katottg string
+	history []HistoryEntry
+}
+
+// NewEngine returns an engine whose record ids start with name (for
+// example "DMS-00000001"). It panics on a config that fails Validate.
+func NewEngine(name string, cfg Config, logger *slog.Logger) *Engine {
+	if err := cfg.Validate(); err != nil {
+		panic(fmt.Sprintf("upstream.NewEngine: %v", err))
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{name: name, logger: logger.With("upstream", name), now: time.Now, cfg: cfg}
+	e.reset()
+	return e
+}
+
+// Name is the engine's name, the prefix of its record ids.
+func (e *Engine) Name() string { return e.name }
+
+// Config returns the current configuration.
+func (e *Engine) Config() Config {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cfg
+}
+
+// SetConfig replaces the configuration; state is kept. A new Seed reseeds
+// the fault generator.
+func (e *Engine) SetConfig(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	reseed := cfg.Seed != e.cfg.Seed
+	e.cfg = cfg
+	if reseed {
+		e.rng = newRand(cfg.Seed)
+	}
+	e.logger.Info("config changed", "config", cfg)
+	return nil
+}
+
+// Reset forgets everything applied, answered and counted; the
+// configuration stays and the fault generator is reseeded.
+func (e *Engine) Reset() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.reset()
+	e.logger.Info("reset")
+}
+
+func (e *Engine) reset() {
+	e.rng = newRand(e.cfg.Seed)
+	e.seq, e.receiptSeq = 0, 0
+	e.applied, e.rejected = nil, nil
+	e.answers = map[string]*answer{}
+	e.duplicates = 0
+	e.dupsByMessage = map[string]int{}
+	e.persons = map[string]*person{}
+	e.receipts = map[string]*receipt{}
+	e.receiptOrder = nil
+	e.faults = map[FaultKind]int{}
+	e.requests, e.protocolErrors = 0, 0
+}
+
+func newRand(seed int64) *rand.Rand {
+	s := uint64(seed)
+	if seed == 0 {
+		s = uint64(time.Now().UnixNano())
+	}
+	return rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15))
+}
+
+// Admit decides the fate of one SOAP request before anything is applied:
+// an outage, then Latency (plus jitter) waited out, then one draw per fault
+// knob (503, Server fault, Client fault, malformed), then the slow knob. It
+// returns ctx's error if the client gives up during the latency.
+func (e *Engine) Admit(ctx context.Context) (Admission, error) {
+	e.mu.Lock()
+	e.requests++
+	cfg := e.cfg
+	if cfg.inOutage(e.now()) {
+		e.faults[FaultOutage]++
+		e.mu.Unlock()
+		return Admission{Fault: FaultOutage, CloseConn: cfg.OutageClose}, nil
+	}
+	delay := cfg.Latency
+	if cfg.LatencyJitter > 0 {
+		delay += time.Duration(e.rng.Int64N(int64(cfg.LatencyJitter)))
+	}
+	e.mu.Unlock()
+
+	if err := sleep(ctx, delay); err != nil {
+		return Admission{}, err
+	}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cfg = e.cfg
+	draw := func(rate float64) bool { return rate > 0 && e.rng.Float64() < rate }
+	var a Admission
+	switch {
+	case draw(cfg.ErrorRate):
+		a.Fault = FaultError
+	case draw(cfg.ServerFaultRate):
+		a.Fault = FaultServer
+	case draw(cfg.ClientFaultRate):
+		a.Fault = FaultClient
+	case draw(cfg.MalformedRate):
+		a.Fault, a.Apply = FaultMalformed, cfg.MalformedApplies
+	}
+	if a.Fault != FaultNone {
+		e.faults[a.Fault]++
+	}
+	if (a.Fault == FaultNone || a.Apply) && draw(cfg.SlowRate) {
+		a.Slow = cfg.SlowDelay
+		e.faults[faultSlow]++
+	}
+	return a, nil
+}
+
+// ProtocolError counts a request refused with a Client fault of the
+// simulator's own (not an injected one).
+func (e *Engine) ProtocolError() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.protocolErrors++
+}
+
+// Submit decides and applies one message, or — for a message id seen
+// before — counts a duplicate and returns the first answer verbatim without
+// applying anything. render turns the decision into the protocol's answer;
+// it is called under the engine's lock, once per new message (and, with
+// AckTwice, for a second acknowledgement).
+//
+// In async mode the decision is taken, and the change applied, at
+// acceptance; the answer is ACCEPTED with a receipt, and Status tells the
+// outcome once AsyncDelay has passed.
+func (e *Engine) Submit(m Message, render func(Ack) ([]byte, error)) (Reply, error) {
+	if m.ID == "" {
+		return Reply{}, ErrNoMessageID
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+
+	if prev, ok := e.answers[m.ID]; ok {
+		e.duplicates++
+		e.dupsByMessage[m.ID]++
+		e.logger.Debug("duplicate", "message_id", m.ID, "count", e.dupsByMessage[m.ID])
+		if r := e.receipts[prev.receiptID]; e.cfg.AckTwice && r != nil && !now.Before(r.readyAt) {
+			r.finals++
+			ack := r.final
+			body, err := render(ack)
+			return Reply{Body: body, Ack: ack, Duplicate: true}, err
+		}
+		body := prev.body
+		if body == nil {
+			var err error
+			if body, err = render(prev.ack); err != nil {
+				return Reply{}, err
+			}
+		}
+		return Reply{Body: body, Ack: prev.ack, Duplicate: true}, nil
+	}
+
+	ack := e.decide(m, now)
+	rid := ""
+	if e.cfg.async() {
+		e.receiptSeq++
+		rid = fmt.Sprintf("%s-R-%08d", e.name, e.receiptSeq)
+		ack.ReceiptID = rid
+		e.receipts[rid] = &receipt{id: rid, messageID: m.ID, final: ack, acceptedAt: now, readyAt: now.Add(e.cfg.AsyncDelay)}
+		e.receiptOrder = append(e.receiptOrder, rid)
+		if ack.Status == AckApplied {
+			e.applied[len(e.applied)-1].ReceiptID = rid
+		}
+		ack = Ack{MessageID: m.ID, Status: AckAccepted, ReceiptID: rid}
+	}
+	// The answer is stored even if rendering fails, so that a resend is
+	// still recognised as a duplicate (and rendered again).
+	a := &answer{ack: ack, receiptID: rid}
+	e.answers[m.ID] = a
+	body, err := render(ack)
+	if err != nil {
+		return Reply{}, err
+	}
+	a.body = body
+	return Reply{Body: body, Ack: ack}, nil
+}
+
+// decide applies m if the rules allow, and returns the final outcome.
+// Called with e.mu held.
+func (e *Engine) decide(m Message, now time.Time) Ack {
+	missing := append([]string(nil), m.Missing...)
+	if m.PersonKey == "" && !slices.Contains(missing, fieldPersonKey) && !slices.Contains(missing, "person") {
+		missing = append(missing, fieldPersonKey)
+	}
+	switch m.Kind {
+	case KindDeclare, KindRegister, KindDeregister, KindCancel:
+	default:
+		missing = append(missing, fieldKind)
+	}
+	if len(missing) > 0 {
+		return e.reject(m, now, ReasonInvalidRequest, "missing or invalid: "+strings.Join(missing, ", "))
+	}
+	if rejectByHash(e.cfg.Seed, m.ID, e.cfg.RejectionRate) {
+		return e.reject(m, now, ReasonSimulated, "rejected by the simulator's rejection rate")
+	}
+	p := e.persons[m.PersonKey]
+	if m.Kind == KindDeregister && (p == nil || (p.state != StateRegistered && p.state != StateDeclared)) {
+		return e.reject(m, now, ReasonNoActiveRegistration, "the person has no current registration or declaration")
+	}
+	if p == nil {
+		p = &person{}
+		e.persons[m.PersonKey] = p
+	}
+	e.seq++
+	rec := fmt.Sprintf("%s-%08d", e.name, e.seq)
+	h := HistoryEntry{Seq: e.seq, MessageID: m.ID, Action: m.Action, Kind: m.Kind, CancelOf: m.CancelOf,
+		BeforeState: p.state, BeforeKatottg: p.katottg, AppliedAt: now}
+	p.transition(m)
+	h.State, h.Katottg = p.state, p.katottg
+	p.history = append(p.history, h)
+	e.applied = append(e.applied, AppliedEntry{Seq: e.seq, Message: m, RecordID: rec, AppliedAt: now})
+	e.logger.Debug("applied", "seq", e.seq, "message_id", m.ID, "kind", m.Kind, "record_id", rec)
+	return Ack{MessageID: m.ID, Status: AckApplied, RecordID: rec}
+}
+
+func (e *Engine) reject(m Message, now time.Time, code, text string) Ack {
+	e.rejected = append(e.rejected, RejectedEntry{Message: m, ReasonCode: code, ReasonText: text, RejectedAt: now})
+	e.logger.Debug("rejected", "message_id", m.ID, "reason", code)
+	return Ack{MessageID: m.ID, Status: AckRejected, ReasonCode: code, ReasonText: text}
+}
+
+// transition moves the person's state for an applied message:
+//   - declare / register: declared / registered at the message's katottg;
+//   - deregister: deregistered, no current address;
+//   - cancel of a deregistration: if currently deregistered, the state held
+//     before the latest deregistration comes back;
+//   - other cancels: cancelled, if the current state is the one cancelled
+//     (declared for a declaration, registered for a registration, either
+//     when unspecified).
+//
+// A cancel that matches nothing is still applied (logged, in history) but
+// changes no state.
+func (p *person) transition(m Message) {
+	switch m.Kind {
+	case KindDeclare:
+		p.state, p.katottg = StateDeclared, m.Katottg
+	case KindRegister:
+		p.state, p.katottg = StateRegistered, m.Katottg
+	case KindDeregister:
+		p.state, p.katottg = StateDeregistered, ""
+	case KindCancel:
+		switch {
+		case m.CancelOf == KindDeregister:
+			if p.state != StateDeregistered {
+				return
+			}
+			for i := len(p.history) - 1; i >= 0; i-- {
+				if h := p.history[i]; h.Kind == KindDeregister {
+					p.state, p.katottg = h.BeforeState, h.BeforeKatottg
+					return
+				}
+			}
+		case m.CancelOf == KindDeclare && p.state == StateDeclared,
+			m.CancelOf == KindRegister && p.state == StateRegistered,
+			m.CancelOf == "" && (p.state == StateDeclared || p.state == StateRegistered):
+			p.state, p.katottg = StateCancelled, ""
+		}
+	}
+}
+
+// Status answers a status query for a receipt: PENDING until AsyncDelay
+// after acceptance, then the final outcome (APPLIED with the record id, or
+// REJECTED), as many times as asked. messageID, if given, must be the
+// message the receipt was issued for.
+func (e *Engine) Status(receiptID, messageID string) (Ack, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.receipts[receiptID]
+	if r == nil {
+		return Ack{}, fmt.Errorf("%w %q", ErrUnknownReceipt, receiptID)
+	}
+	if messageID != "" && messageID != r.messageID {
+		return Ack{}, fmt.Errorf("%w: receipt %q is for message %q, not %q", ErrReceiptMismatch, receiptID, r.messageID, messageID)
+	}
+	r.polls++
+	if e.now().Before(r.readyAt) {
+		return Ack{MessageID: r.messageID, Status: AckPending, ReceiptID: r.id}, nil
+	}
+	r.finals++
+	return r.final, nil
+}
+
+// rejectByHash maps (seed, id) to [0, 1) and compares with rate, so one
+// message id always gets the same decision under one seed and rate.
+func rejectByHash(seed int64, id string, rate float64) bool {
+	if rate <= 0 {
+		return false
+	}
+	h := fnv.New64a()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(seed))
+	h.Write(b[:])
+	h.Write([]byte(id))
+	// FNV's high bits mix poorly for ids differing in the last characters:
+	// finish with splitmix64's mixer.
+	x := h.Sum64()
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	x ^= x >> 31
+	u := float64(x>>11) / (1 << 53)
+	return u < rate
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

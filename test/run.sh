@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The test command of the README and of CI: installs what the tests need when
+# it is missing (PostgreSQL server binaries, xmllint), then runs every test
+# against real PostgreSQL and the simulators over HTTP.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test/run.sh: installing ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "test/run.sh: please install ${need[*]} (Debian package names) and run again" >&2
+    exit 1
+  fi
+fi
+
+go vet ./...
+go test -count=1 -timeout 20m "$@" ./...
