@@ -44,7 +44,7 @@ type Client struct {
 	RevokedAt *time.Time
 }
 
-// ErrUnauthenticated: no such token, or revoked.
+// ErrUnauthenticated is returned when no such token exists, or it was revoked.
 var ErrUnauthenticated = errors.New("unknown or revoked token")
 
 // Store keeps clients.

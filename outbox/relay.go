@@ -71,6 +71,9 @@ type Config struct {
 	RetryInitial time.Duration
 	RetryMax     time.Duration
 	FlushEvery   time.Duration // longest a result waits to be written
+	// Lease is how long a claim holds a message; 0 derives it from
+	// SendTimeout. A relay that dies releases its messages when it ends.
+	Lease time.Duration
 }
 
 // DefaultConfig is what `reghub serve` runs with.
@@ -92,7 +95,12 @@ func DefaultConfig() Config {
 // lease is how long a claim holds a message: long enough for the exchange and
 // for writing the result back, short enough that a crashed relay's messages
 // are soon taken up by another.
-func (c Config) lease() time.Duration { return 2*c.SendTimeout + 5*time.Second }
+func (c Config) lease() time.Duration {
+	if c.Lease > 0 {
+		return c.Lease
+	}
+	return 2*c.SendTimeout + 5*time.Second
+}
 
 // Relay moves messages from the outbox to their destinations.
 type Relay struct {

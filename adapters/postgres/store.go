@@ -39,53 +39,51 @@ var (
 )
 
 // Insert stores the action and one outbox message per destination in one
-// transaction: the action is accepted exactly when its messages are.
+// statement, hence one transaction: the action is accepted exactly when its
+// messages are, in a single round trip to the database.
 func (s *Store) Insert(ctx context.Context, a action.NewAction) (*action.Action, []byte, bool, error) {
-	var (
-		existing *action.Action
-		prevHash []byte
-		created  bool
-	)
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		// Accepts for one person are serialised, so that submission order
-		// (the messages' seq) is also commit order and the relay can never
-		// see a later message for a person before an earlier one.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, a.PersonKey); err != nil {
-			return fmt.Errorf("lock person: %w", err)
-		}
-		tag, err := tx.Exec(ctx, `
+	msgIDs := make([]uuid.UUID, len(a.Messages))
+	dests := make([]string, len(a.Messages))
+	for i, m := range a.Messages {
+		msgIDs[i], dests[i] = m.ID, string(m.Destination)
+	}
+	// Accepts for one person are serialised by the advisory lock (held to
+	// the end of the statement's transaction), so that submission order —
+	// the messages' seq — is also commit order and a relay can never see a
+	// person's later message before an earlier one.
+	tag, err := s.pool.Exec(ctx, `
+		WITH person_lock AS (
+			SELECT pg_advisory_xact_lock(hashtextextended($7, 0))
+		), new_action AS (
 			INSERT INTO actions (id, reference, client_id, idempotency_key, body_hash, kind, status, person_key, body, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $9)
-			ON CONFLICT (client_id, idempotency_key) DO NOTHING`,
-			a.ID, a.Reference, a.ClientID, a.IdempotencyKey, a.BodyHash, string(a.Kind), a.PersonKey, string(a.Body), a.CreatedAt)
-		if err != nil {
-			return fmt.Errorf("insert action: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			var id uuid.UUID
-			if err := tx.QueryRow(ctx, `SELECT id, body_hash FROM actions WHERE client_id = $1 AND idempotency_key = $2`,
-				a.ClientID, a.IdempotencyKey).Scan(&id, &prevHash); err != nil {
-				return fmt.Errorf("find action by idempotency key: %w", err)
-			}
-			existing, err = getAction(ctx, tx, id)
-			return err
-		}
-		rows := make([][]any, 0, len(a.Messages))
-		for _, m := range a.Messages {
-			rows = append(rows, []any{m.ID, a.ID, string(m.Destination), a.PersonKey, "pending", a.CreatedAt, a.CreatedAt, a.CreatedAt})
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"outbox_messages"},
-			[]string{"id", "action_id", "destination", "person_key", "state", "due_at", "created_at", "updated_at"},
-			pgx.CopyFromRows(rows)); err != nil {
-			return fmt.Errorf("insert outbox messages: %w", err)
-		}
-		created = true
-		return nil
-	})
+			SELECT $1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $9 FROM person_lock
+			ON CONFLICT (client_id, idempotency_key) DO NOTHING
+			RETURNING id
+		)
+		INSERT INTO outbox_messages (id, action_id, destination, person_key, state, due_at, created_at, updated_at)
+		SELECT m.id, new_action.id, m.destination, $7, 'pending', $9, $9, $9
+		FROM new_action, unnest($10::uuid[], $11::text[]) WITH ORDINALITY AS m(id, destination, n)
+		ORDER BY m.n`,
+		a.ID, a.Reference, a.ClientID, a.IdempotencyKey, a.BodyHash, string(a.Kind), a.PersonKey, string(a.Body), a.CreatedAt,
+		msgIDs, dests)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("insert action and outbox messages: %w", err)
+	}
+	if tag.RowsAffected() > 0 {
+		return nil, nil, true, nil
+	}
+	// The key was used before: nothing was written; answer with what was.
+	var id uuid.UUID
+	var prevHash []byte
+	if err := s.pool.QueryRow(ctx, `SELECT id, body_hash FROM actions WHERE client_id = $1 AND idempotency_key = $2`,
+		a.ClientID, a.IdempotencyKey).Scan(&id, &prevHash); err != nil {
+		return nil, nil, false, fmt.Errorf("find action by idempotency key: %w", err)
+	}
+	existing, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, nil, false, err
 	}
-	return existing, prevHash, created, nil
+	return existing, prevHash, false, nil
 }
 
 type querier interface {

@@ -17,8 +17,6 @@ import (
 	"github.com/reghub/reghub/test/pgtest"
 )
 
-
-
 type bundle struct {
 	store *postgres.Store
 	ctx   context.Context

@@ -53,7 +53,18 @@ func runDemo(ctx context.Context, args []string) error {
 	if cfg.Relay.AckPoll == 500*time.Millisecond {
 		cfg.Relay.AckPoll = 50 * time.Millisecond
 	}
-	log := newLogger(cfg.LogLevel, cfg.LogJSON)
+	// The terminal is for the progress and the summary; the hub's and the
+	// simulators' logs (every injected fault, every retry) go to a file.
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", cfg.DataDir, err)
+	}
+	logPath := filepath.Join(cfg.DataDir, "reghub.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("open log file: %w", err)
+	}
+	defer logFile.Close()
+	log := newLogger(logFile, cfg.LogLevel, cfg.LogJSON)
 
 	sims, err := startSimulators(*dmsAddr, *eddrAddr, dmsSim, eddrSim, log)
 	if err != nil {
@@ -101,8 +112,8 @@ func runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("reghub demo\n  API:        %s\n  DMS sim:    %s/inspect\n  EDDR sim:   %s/inspect\n  credentials: %s\n",
-		base, sims.DMSURL, sims.EDDRURL, credPath)
+	fmt.Printf("reghub demo\n  API:         %s  (try: curl -H 'Authorization: Bearer <registry token>' %s/v1/actions)\n  metrics:     %s/metrics\n  DMS sim:     %s/inspect\n  EDDR sim:    %s/inspect\n  credentials: %s\n  log:         %s\n",
+		base, base, base, sims.DMSURL, sims.EDDRURL, credPath, logPath)
 
 	if *actions > 0 {
 		fmt.Printf("sending %d synthetic actions…\n", *actions)

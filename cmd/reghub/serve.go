@@ -59,6 +59,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.Relay.MaxAttempts, "max-attempts", def.MaxAttempts, "sends before a delivery is dead")
 	fs.DurationVar(&c.Relay.RetryInitial, "retry-initial", def.RetryInitial, "first retry delay (doubles, with jitter)")
 	fs.DurationVar(&c.Relay.RetryMax, "retry-max", def.RetryMax, "longest retry delay")
+	fs.DurationVar(&c.Relay.Lease, "claim-lease", 0, "how long a claimed message is held before another relay may take it (0: twice the send timeout plus 5s)")
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -68,7 +69,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log := newLogger(cfg.LogLevel, cfg.LogJSON)
+	log := newLogger(os.Stderr, cfg.LogLevel, cfg.LogJSON)
 	db, err := openDatabase(ctx, cfg.DatabaseURL, cfg.DataDir, log)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/reghub/reghub/simulators/dmssim"
@@ -74,7 +75,7 @@ func runSimulate(ctx context.Context, args []string) error {
 			return fmt.Errorf("%s simulator flags: %w", name, err)
 		}
 	}
-	log := newLogger(*logLevel, false)
+	log := newLogger(os.Stderr, *logLevel, false)
 	sims, err := startSimulators(*dmsAddr, *eddrAddr, dmsCfg, eddrCfg, log)
 	if err != nil {
 		return err

@@ -307,4 +307,3 @@ func TestInvalidSubmissionStoresNothing(t *testing.T) {
 		t.Fatalf("%d rows stored after refused submissions, want 0", n)
 	}
 }
-
