@@ -307,3 +307,60 @@ func TestInvalidSubmissionStoresNothing(t *testing.T) {
 		t.Fatalf("%d rows stored after refused submissions, want 0", n)
 	}
 }
+
+// An upstream that applies a message but answers after the client's timeout:
+// the hub resends with the same message id and the upstream answers from its
+// memory, so nothing is applied twice.
+func TestAnswerAfterTimeoutIsResentAndDeduplicated(t *testing.T) {
+	e := newEnv(t, envOpts{
+		dms:     upstream.Config{SlowRate: 0.5, SlowDelay: 1500 * time.Millisecond, Seed: 3},
+		hubArgs: []string{"--send-timeout", "500ms"},
+	})
+	subs := e.submitMany(12, 18)
+	all := e.waitResolved(ids(subs), 60*time.Second)
+	if c := countStatus(all); c["completed"] != len(subs) {
+		t.Fatalf("statuses %v, want all %d completed", c, len(subs))
+	}
+	timedOut := 0
+	for _, a := range all {
+		for _, d := range a.Deliveries {
+			if d.Destination == "dms" && d.Attempts > 1 {
+				timedOut++
+			}
+		}
+	}
+	in := e.inspect(e.dms)
+	if timedOut == 0 || in.Duplicates == 0 {
+		t.Fatalf("%d deliveries resent, %d duplicates seen; the slow answers did not time out", timedOut, in.Duplicates)
+	}
+	if in.AppliedCount != len(subs) {
+		t.Fatalf("dms applied %d, want %d", in.AppliedCount, len(subs))
+	}
+	e.checkExactlyOnceInOrder("dms", in, subs)
+}
+
+// A receipt with no decision before the acknowledgement timeout is resent
+// (the upstream answers the duplicate from memory) and polled again until
+// the upstream decides.
+func TestAcknowledgementTimeoutResends(t *testing.T) {
+	e := newEnv(t, envOpts{
+		eddr:    upstream.Config{Mode: upstream.ModeAsync, AsyncDelay: 1500 * time.Millisecond},
+		hubArgs: []string{"--ack-timeout", "400ms", "--ack-poll", "100ms"},
+	})
+	subs := e.submitMany(5, 19)
+	all := e.waitResolved(ids(subs), 60*time.Second)
+	if c := countStatus(all); c["completed"] != len(subs) {
+		t.Fatalf("statuses %v, want all %d completed", c, len(subs))
+	}
+	for _, a := range all {
+		for _, d := range a.Deliveries {
+			if d.Destination == "eddr" && d.Attempts < 2 {
+				t.Fatalf("eddr delivery acknowledged after %d attempt(s); want a resend after the ack timeout", d.Attempts)
+			}
+		}
+	}
+	in := e.inspect(e.eddr)
+	if in.AppliedCount != len(subs) || in.Duplicates == 0 {
+		t.Fatalf("eddr applied %d (want %d), duplicates %d (want > 0)", in.AppliedCount, len(subs), in.Duplicates)
+	}
+}
