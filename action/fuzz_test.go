@@ -1,6 +1,7 @@
 package action
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -59,6 +60,19 @@ func FuzzParse(f *testing.F) {
 		}
 		if s.Person.RNOKPP != "" && !ValidRNOKPP(s.Person.RNOKPP) {
 			t.Fatalf("accepted invalid РНОКПП %q", s.Person.RNOKPP)
+		}
+		// An accepted body hashes for the idempotency check (a failure there
+		// would be a 500), and its hash ignores layout.
+		hash, err := bodyHash(body)
+		if err != nil {
+			t.Fatalf("accepted body does not hash: %v", err)
+		}
+		var indented bytes.Buffer
+		if err := json.Indent(&indented, body, "", "\t"); err != nil {
+			t.Fatalf("accepted body is not JSON: %v", err)
+		}
+		if again, err := bodyHash(indented.Bytes()); err != nil || !bytes.Equal(again, hash) {
+			t.Fatalf("re-indented body hashes differently (%v)", err)
 		}
 		// What was accepted, re-encoded, is accepted again.
 		again, err := json.Marshal(s)

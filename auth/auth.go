@@ -47,10 +47,23 @@ type Client struct {
 // ErrUnauthenticated is returned when no such token exists, or it was revoked.
 var ErrUnauthenticated = errors.New("unknown or revoked token")
 
-// Store keeps clients.
+// ErrNoSuchClient is returned by Store.RevokeClient when no active client
+// has the id: it never existed, or it was already revoked. Revoking is
+// deliberately not idempotent, so that a mistyped id is noticed and the time
+// of the first revocation is never overwritten.
+var ErrNoSuchClient = errors.New("no such active client")
+
+// Store keeps clients. A revoked client keeps its row (RevokedAt set), so
+// that the actions and audit records it left stay attributable.
 type Store interface {
 	ClientByTokenHash(ctx context.Context, hash []byte) (*Client, error)
 	AddClient(ctx context.Context, c Client, tokenHash []byte) error
+	// ListClients returns every client, revoked ones included, oldest first.
+	ListClients(ctx context.Context) ([]Client, error)
+	// RevokeClient marks an active client revoked: its token no longer
+	// authenticates. It returns an error wrapping ErrNoSuchClient when no
+	// client has the id or the client is already revoked.
+	RevokeClient(ctx context.Context, id string) error
 }
 
 // NewToken returns a fresh random bearer token.

@@ -45,6 +45,19 @@ type Message struct {
 	AckDeadline *time.Time
 	ClaimToken  uuid.UUID
 	CreatedAt   time.Time
+	// Probe: the one message sent to test a destination whose circuit is
+	// open; its outcome closes or reopens the circuit.
+	Probe bool
+}
+
+// Switches is a destination's pause and circuit-breaker state.
+type Switches struct {
+	Destination action.Destination
+	Paused      bool
+	Circuit     string // closed, open or half_open
+	OpenUntil   *time.Time
+	// ProbeDue: the circuit's cool-down is over and no relay is probing.
+	ProbeDue bool
 }
 
 // ReplyKind is what an upstream said about a message.
@@ -76,6 +89,12 @@ type Sender interface {
 	Send(ctx context.Context, m Message) (Reply, error)
 	// Poll asks for the decision on a message that got a receipt.
 	Poll(ctx context.Context, m Message) (Reply, error)
+}
+
+// Renderer is implemented by Senders that can show the message they send,
+// for operators.
+type Renderer interface {
+	Render(m Message) ([]byte, error)
 }
 
 // ErrorClass names why a delivery attempt failed, for operators and metrics.

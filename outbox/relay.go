@@ -57,6 +57,16 @@ type Store interface {
 	// Complete writes results (ignoring any whose lease was lost) and moves
 	// the actions concerned to their derived status, in one transaction.
 	Complete(ctx context.Context, results []Result) ([]StatusChange, error)
+
+	// Switches reads each destination's pause and circuit state; Claim
+	// skips paused destinations and those whose circuit is not closed.
+	Switches(ctx context.Context) ([]Switches, error)
+	// OpenCircuit stops claims for a destination for a cool-down that grows
+	// with each consecutive opening; it reports whether this call opened it.
+	OpenCircuit(ctx context.Context, dest action.Destination, cooldown, max time.Duration, why string) (bool, error)
+	CloseCircuit(ctx context.Context, dest action.Destination, why string) error
+	// ClaimProbe claims one message of a destination whose cool-down is over.
+	ClaimProbe(ctx context.Context, dest action.Destination, lease time.Duration, token uuid.UUID) ([]Message, error)
 }
 
 // Config tunes the relay.
@@ -74,6 +84,12 @@ type Config struct {
 	// Lease is how long a claim holds a message; 0 derives it from
 	// SendTimeout. A relay that dies releases its messages when it ends.
 	Lease time.Duration
+	// CircuitThreshold consecutive failures that say an upstream is down
+	// open its circuit for CircuitCooldown (doubling while probes fail, up
+	// to CircuitMaxCooldown); 0 disables the breaker.
+	CircuitThreshold   int
+	CircuitCooldown    time.Duration
+	CircuitMaxCooldown time.Duration
 }
 
 // DefaultConfig is what `reghub serve` runs with.
@@ -89,6 +105,10 @@ func DefaultConfig() Config {
 		RetryInitial: time.Second,
 		RetryMax:     5 * time.Minute,
 		FlushEvery:   2 * time.Millisecond,
+
+		CircuitThreshold:   20,
+		CircuitCooldown:    5 * time.Second,
+		CircuitMaxCooldown: 5 * time.Minute,
 	}
 }
 
@@ -110,6 +130,7 @@ type Relay struct {
 	log     *slog.Logger
 	now     func() time.Time
 	wake    chan struct{}
+	breaker breaker
 	// Changed, if set, is told of every action status change after commit.
 	Changed func([]StatusChange)
 }
@@ -147,10 +168,17 @@ func NewRelay(store Store, senders map[action.Destination]Sender, cfg Config, lo
 	if cfg.FlushEvery <= 0 {
 		cfg.FlushEvery = def.FlushEvery
 	}
+	if cfg.CircuitCooldown <= 0 {
+		cfg.CircuitCooldown = def.CircuitCooldown
+	}
+	if cfg.CircuitMaxCooldown <= 0 {
+		cfg.CircuitMaxCooldown = def.CircuitMaxCooldown
+	}
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Relay{store: store, senders: senders, cfg: cfg, log: log, now: time.Now, wake: make(chan struct{}, 1)}
+	return &Relay{store: store, senders: senders, cfg: cfg, log: log, now: time.Now, wake: make(chan struct{}, 1),
+		breaker: breaker{fails: map[action.Destination]int{}}}
 }
 
 // Wake makes an idle relay claim at once; the accepting side calls it after
@@ -180,6 +208,10 @@ func (r *Relay) Run(ctx context.Context) error {
 		<-completerDone
 	}()
 
+	// Switches are read at most this often: pausing and the circuit act
+	// within a second, without a query per claim.
+	const probeEvery = time.Second
+	var lastProbe time.Time
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -195,16 +227,17 @@ func (r *Relay) Run(ctx context.Context) error {
 				return nil
 			}
 		}
+		var probes []Message
+		if time.Since(lastProbe) >= probeEvery {
+			lastProbe = time.Now()
+			probes = r.probe(ctx, token)
+		}
 		msgs, err := r.store.Claim(ctx, min(free, r.cfg.BatchSize), r.cfg.lease(), token)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+		if err != nil && ctx.Err() == nil {
 			r.log.Error("claim outbox messages", "err", err)
 			claimErrors.Inc()
-			r.sleep(ctx, r.cfg.IdlePoll)
-			continue
 		}
+		msgs = append(probes, msgs...)
 		for _, m := range msgs {
 			slots <- struct{}{}
 			workers.Add(1)
@@ -213,7 +246,7 @@ func (r *Relay) Run(ctx context.Context) error {
 				results <- r.deliver(ctx, m)
 			}(m)
 		}
-		if len(msgs) == 0 {
+		if len(msgs) == 0 || err != nil {
 			r.sleep(ctx, r.cfg.IdlePoll)
 		}
 	}
@@ -324,6 +357,7 @@ func (r *Relay) deliver(ctx context.Context, m Message) Result {
 			reply, err = sender.Send(sendCtx, m)
 		}
 		cancel()
+		r.observe(m, err)
 	}
 	now := r.now()
 	res.Attempt = Attempt{Number: m.Attempt, Stage: m.Stage, StartedAt: start, Duration: now.Sub(start)}

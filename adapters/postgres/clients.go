@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -35,4 +36,50 @@ func (s *Store) AddClient(ctx context.Context, c auth.Client, tokenHash []byte) 
 		return fmt.Errorf("insert client %s: %w", c.ID, err)
 	}
 	return nil
+}
+
+// ListClients returns every client, revoked ones included, oldest first.
+func (s *Store) ListClients(ctx context.Context) ([]auth.Client, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, name, role, created_at, revoked_at FROM clients ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list clients: %w", err)
+	}
+	cs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.Client, error) {
+		var c auth.Client
+		var role string
+		err := r.Scan(&c.ID, &c.Name, &role, &c.CreatedAt, &c.RevokedAt)
+		c.Role = auth.Role(role)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list clients: %w", err)
+	}
+	return cs, nil
+}
+
+// RevokeClient sets revoked_at on an active client; the row stays, so what
+// the client did remains attributable. A missing or already revoked client
+// is an error wrapping auth.ErrNoSuchClient; an earlier revocation time is
+// never overwritten.
+func (s *Store) RevokeClient(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE clients SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, id)
+	if err != nil {
+		return fmt.Errorf("revoke client %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	// Nothing revoked: say whether the client is unknown or revoked already.
+	var revokedAt *time.Time
+	err = s.pool.QueryRow(ctx, `SELECT revoked_at FROM clients WHERE id = $1`, id).Scan(&revokedAt)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("revoke client %s: %w", id, auth.ErrNoSuchClient)
+	case err != nil:
+		return fmt.Errorf("revoke client %s: %w", id, err)
+	case revokedAt != nil:
+		return fmt.Errorf("revoke client %s: already revoked at %s: %w", id, revokedAt.UTC().Format(time.RFC3339), auth.ErrNoSuchClient)
+	default: // added between the two statements; the caller may retry
+		return fmt.Errorf("revoke client %s: %w", id, auth.ErrNoSuchClient)
+	}
 }

@@ -11,7 +11,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -216,19 +215,35 @@ func encodeCursor(seq int64) string {
 func decodeCursor(c string) (int64, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil || len(b) != 8 {
-		return 0, fmt.Errorf("%w: %q", action.ErrBadCursor, c)
+		return 0, fmt.Errorf("%w: %.64q", action.ErrBadCursor, c)
 	}
-	return int64(binary.BigEndian.Uint64(b)), nil
+	seq := int64(binary.BigEndian.Uint64(b))
+	// base64 ignores spare bits and line breaks: only the exact text this
+	// store issued is a cursor.
+	if encodeCursor(seq) != c {
+		return 0, fmt.Errorf("%w: %.64q", action.ErrBadCursor, c)
+	}
+	return seq, nil
 }
 
 // Claim leases due messages. The NOT EXISTS keeps each person's messages to
 // one destination in submission order; SKIP LOCKED lets several relays
 // claim side by side without waiting on each other or taking the same row.
+// Paused destinations and those whose circuit is not closed are skipped.
 func (s *Store) Claim(ctx context.Context, limit int, lease time.Duration, token uuid.UUID) ([]outbox.Message, error) {
-	rows, err := s.pool.Query(ctx, `
+	return s.claim(ctx, s.pool, limit, lease, token, "")
+}
+
+// claim is Claim, or with dest set, a claim of that destination only (the
+// circuit breaker's probe), whatever its switches say.
+func (s *Store) claim(ctx context.Context, q querier, limit int, lease time.Duration, token uuid.UUID, dest string) ([]outbox.Message, error) {
+	rows, err := q.Query(ctx, `
 		WITH due AS (
 			SELECT m.id FROM outbox_messages m
 			WHERE m.state IN ('pending', 'awaiting_ack') AND m.due_at <= now()
+			  AND CASE WHEN $4 = '' THEN m.destination NOT IN (
+			               SELECT name FROM destinations WHERE paused OR circuit_state <> 'closed')
+			           ELSE m.destination = $4 END
 			  AND NOT EXISTS (
 				SELECT 1 FROM outbox_messages e
 				WHERE e.destination = m.destination AND e.person_key = m.person_key AND e.seq < m.seq
@@ -245,7 +260,7 @@ func (s *Store) Claim(ctx context.Context, limit int, lease time.Duration, token
 		FROM due, actions a
 		WHERE m.id = due.id AND a.id = m.action_id
 		RETURNING m.id, m.action_id, a.reference, m.destination, a.kind, a.body::text, m.state, m.attempts,
-		          m.receipt, m.ack_deadline, m.created_at`, limit, lease, token)
+		          m.receipt, m.ack_deadline, m.created_at`, limit, lease, token, dest)
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox messages: %w", err)
 	}
@@ -278,16 +293,14 @@ func (s *Store) Complete(ctx context.Context, results []outbox.Result) ([]outbox
 	for _, r := range results {
 		actionIDs = append(actionIDs, r.ActionID)
 	}
-	slices.SortFunc(actionIDs, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
-	actionIDs = slices.Compact(actionIDs)
 
 	var changes []outbox.StatusChange
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		// Locking the actions first, in a fixed order, serialises relays that
-		// complete two messages of one action at once: each then sees the
-		// other's result when it derives the status, and no deadlock forms.
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM actions WHERE id = ANY($1) ORDER BY id FOR UPDATE`, actionIDs); err != nil {
-			return fmt.Errorf("lock actions: %w", err)
+		// Locking the actions first serialises relays that complete two
+		// messages of one action at once: each then sees the other's result
+		// when it derives the status.
+		if err := lockActions(ctx, tx, actionIDs); err != nil {
+			return err
 		}
 		batch := &pgx.Batch{}
 		for _, r := range results {
@@ -335,6 +348,8 @@ func (s *Store) Complete(ctx context.Context, results []outbox.Result) ([]outbox
 // deriveStatus sets each action's status from its messages: rejected if any
 // upstream rejected it, dead if any message ran out of retries, completed
 // when every destination acknowledged, pending otherwise. Cancelled stays.
+// Each change is published as a lifecycle event in tx, so the event commits
+// with the change or not at all, whichever caller derived it.
 func deriveStatus(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) ([]outbox.StatusChange, error) {
 	rows, err := tx.Query(ctx, `
 		UPDATE actions a SET
@@ -353,20 +368,30 @@ func deriveStatus(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) ([]outbox.Sta
 			FROM outbox_messages WHERE action_id = ANY($1) GROUP BY action_id
 		) s
 		WHERE a.id = s.action_id AND a.status <> 'cancelled' AND a.status <> s.status
-		RETURNING a.id, a.status`, ids)
+		RETURNING a.id, a.status, a.kind, a.client_id, a.status_reason, a.updated_at`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("derive action status: %w", err)
 	}
-	var changes []outbox.StatusChange
+	var (
+		changes []outbox.StatusChange
+		events  []LifecycleEvent
+	)
 	for rows.Next() {
-		var c outbox.StatusChange
-		var st string
-		if err := rows.Scan(&c.ActionID, &st); err != nil {
+		var e LifecycleEvent
+		var st, kind string
+		if err := rows.Scan(&e.ActionID, &st, &kind, &e.ClientID, &e.Reason, &e.At); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("scan status change: %w", err)
 		}
-		c.Status = action.Status(st)
-		changes = append(changes, c)
+		e.Status, e.Kind = action.Status(st), action.Kind(kind)
+		changes = append(changes, outbox.StatusChange{ActionID: e.ActionID, Status: e.Status})
+		events = append(events, e)
 	}
-	return changes, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("derive action status: %w", err)
+	}
+	if err := PublishLifecycle(ctx, tx, events); err != nil {
+		return nil, err
+	}
+	return changes, nil
 }

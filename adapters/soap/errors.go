@@ -17,8 +17,12 @@ import (
 	"github.com/reghub/reghub/outbox"
 )
 
-// maxErrText bounds how much of an upstream's answer goes into an error text.
-const maxErrText = 512
+// maxErrText bounds how much of an upstream's answer goes into an error text;
+// maxFaultCode bounds a faultcode there (a QName, short when well-formed).
+const (
+	maxErrText   = 512
+	maxFaultCode = 64
+)
 
 // callError is a failed call's error: a short text for logs and operators
 // over the full underlying error (a *soap.HTTPError keeps the whole body).
@@ -55,21 +59,21 @@ func classify(ctx context.Context, op string, err error) error {
 		return classifyFault(op, 0, fault.Code, fault.String, err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(ctx.Err(), context.DeadlineExceeded),
 		errors.As(err, &netErr) && netErr.Timeout():
-		return outbox.Transient(outbox.ClassTimeout, wrap(err, "%s: timed out: %v", op, err))
+		return outbox.Transient(outbox.ClassTimeout, wrap(err, "%s: timed out: %s", op, errText(err)))
 	case errors.Is(err, context.Canceled):
-		return outbox.Transient(outbox.ClassTransport, wrap(err, "%s: cancelled: %v", op, err))
+		return outbox.Transient(outbox.ClassTransport, wrap(err, "%s: cancelled: %s", op, errText(err)))
 	case errors.As(err, &urlErr), errors.As(err, &netErr):
 		// The request did not get an answer: refused, reset, EOF before the
 		// status line, DNS...
-		return outbox.Transient(outbox.ClassTransport, wrap(err, "%s: %v", op, err))
+		return outbox.Transient(outbox.ClassTransport, wrap(err, "%s: %s", op, errText(err)))
 	case isEncodeError(err):
 		// The request could not be rendered: no retry will change that.
-		return outbox.Permanent(outbox.ClassMapping, wrap(err, "%s: render request: %v", op, err))
+		return outbox.Permanent(outbox.ClassMapping, wrap(err, "%s: render request: %s", op, errText(err)))
 	default:
 		// What is left fails after the answer arrived: a body that is not a
 		// SOAP envelope of the expected element (XML syntax, wrong element,
 		// empty or cut short), or a Content-Type gowsdl cannot parse.
-		return outbox.Transient(outbox.ClassMalformedReply, wrap(err, "%s: undecodable answer: %v", op, err))
+		return outbox.Transient(outbox.ClassMalformedReply, wrap(err, "%s: undecodable answer: %s", op, errText(err)))
 	}
 }
 
@@ -89,7 +93,7 @@ func classifyHTTP(op string, e *soap.HTTPError) error {
 	}
 	detail := snippet(e.ResponseBody)
 	if isFault {
-		detail = fmt.Sprintf("SOAP fault %s: %s", code, truncate(text))
+		detail = fmt.Sprintf("SOAP fault %s: %s", truncateTo(code, maxFaultCode), truncate(text))
 	}
 	err := wrap(e, "%s: HTTP %d: %s", op, e.StatusCode, detail)
 	if e.StatusCode == http.StatusRequestTimeout || e.StatusCode == http.StatusTooManyRequests {
@@ -105,7 +109,7 @@ func classifyFault(op string, status int, code, text string, cause error) error 
 	if status != 0 {
 		where = fmt.Sprintf("HTTP %d, SOAP fault", status)
 	}
-	err := wrap(cause, "%s: %s %s: %s", op, where, code, truncate(text))
+	err := wrap(cause, "%s: %s %s: %s", op, where, truncateTo(code, maxFaultCode), truncate(text))
 	switch faultKind(code) {
 	case "Client", "VersionMismatch", "MustUnderstand":
 		return outbox.Permanent(outbox.ClassSOAPClientFault, err)
@@ -163,12 +167,23 @@ func snippet(b []byte) string {
 	return truncate(strings.Join(strings.Fields(string(b[:min(len(b), 4*maxErrText)])), " "))
 }
 
+// errText is err's text for an error text of ours, truncated: a decoding
+// error quotes what the upstream sent (an element name, a media type).
+func errText(err error) string {
+	return truncate(err.Error())
+}
+
 // truncate cuts s to at most maxErrText bytes on a rune boundary.
 func truncate(s string) string {
-	if len(s) <= maxErrText {
+	return truncateTo(s, maxErrText)
+}
+
+// truncateTo cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncateTo(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := maxErrText - len("…")
+	cut := n - len("…")
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

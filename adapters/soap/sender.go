@@ -191,7 +191,7 @@ func (s *dmsSender) Send(ctx context.Context, m outbox.Message) (outbox.Reply, e
 	case dms.ResultCodeREJECTED:
 		return outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: res.ReasonCode, Reason: res.ReasonText}, nil
 	}
-	return outbox.Reply{}, malformed(op, "unknown result %q", truncate(string(*res.Result)))
+	return outbox.Reply{}, malformed(op, "unknown result %.64q", string(*res.Result))
 }
 
 // Poll asks OtgToDmsStatus for the decision on m.Receipt.
@@ -229,7 +229,7 @@ func (s *dmsSender) Poll(ctx context.Context, m outbox.Message) (outbox.Reply, e
 	case dms.ResultCodeREJECTED:
 		return outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: res.ReasonCode, Reason: res.ReasonText}, nil
 	}
-	return outbox.Reply{}, malformed(op, "unknown result %q", truncate(string(*res.Result)))
+	return outbox.Reply{}, malformed(op, "unknown result %.64q", string(*res.Result))
 }
 
 // --- EDDR ---
@@ -273,7 +273,7 @@ func (s *eddrSender) Send(ctx context.Context, m outbox.Message) (outbox.Reply, 
 	case eddr.OutcomeREFUSED:
 		return outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: res.RefusalCode, Reason: res.RefusalReason}, nil
 	}
-	return outbox.Reply{}, malformed(op, "unknown outcome %q", truncate(string(*res.Outcome)))
+	return outbox.Reply{}, malformed(op, "unknown outcome %.64q", string(*res.Outcome))
 }
 
 // Poll asks GetChangeStatus for the decision on ticket m.Receipt.
@@ -311,5 +311,5 @@ func (s *eddrSender) Poll(ctx context.Context, m outbox.Message) (outbox.Reply, 
 	case eddr.OutcomeREFUSED:
 		return outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: res.RefusalCode, Reason: res.RefusalReason}, nil
 	}
-	return outbox.Reply{}, malformed(op, "unknown outcome %q", truncate(string(*res.Outcome)))
+	return outbox.Reply{}, malformed(op, "unknown outcome %.64q", string(*res.Outcome))
 }

@@ -33,11 +33,12 @@ var commands = map[string]struct {
 	"simulate": {runSimulate, "run the upstream simulators"},
 	"demo":     {runDemo, "run hub, simulators and embedded database with a synthetic load"},
 	"load":     {runLoad, "send synthetic actions to a running hub and print figures"},
+	"clients":  {runClients, "add, list or revoke API clients on the database"},
 }
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: reghub <command> [flags]\n\ncommands:")
-	for _, name := range []string{"serve", "simulate", "demo", "load"} {
+	for _, name := range []string{"serve", "simulate", "demo", "load", "clients"} {
 		fmt.Fprintf(os.Stderr, "  %-9s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(os.Stderr, "\nreghub <command> -h shows a command's flags.")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,9 +14,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/reghub/reghub/action"
 	"github.com/reghub/reghub/adapters/httpapi"
+	"github.com/reghub/reghub/adapters/lifecycle"
+	"github.com/reghub/reghub/adapters/metrics"
 	"github.com/reghub/reghub/adapters/postgres"
 	"github.com/reghub/reghub/adapters/postgres/pgcluster"
 	soapclient "github.com/reghub/reghub/adapters/soap"
@@ -59,6 +63,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.Relay.MaxAttempts, "max-attempts", def.MaxAttempts, "sends before a delivery is dead")
 	fs.DurationVar(&c.Relay.RetryInitial, "retry-initial", def.RetryInitial, "first retry delay (doubles, with jitter)")
 	fs.DurationVar(&c.Relay.RetryMax, "retry-max", def.RetryMax, "longest retry delay")
+	fs.IntVar(&c.Relay.CircuitThreshold, "circuit-threshold", def.CircuitThreshold, "consecutive upstream failures that open a destination's circuit (0: never)")
+	fs.DurationVar(&c.Relay.CircuitCooldown, "circuit-cooldown", def.CircuitCooldown, "how long an open circuit waits before probing (doubles while probes fail)")
 	fs.DurationVar(&c.Relay.Lease, "claim-lease", 0, "how long a claimed message is held before another relay may take it (0: twice the send timeout plus 5s)")
 }
 
@@ -123,6 +129,7 @@ type hub struct {
 	Addr   string
 	Store  *postgres.Store
 	pool   *pgxpool.Pool
+	sqlDB  *sql.DB
 	srv    *http.Server
 	cancel context.CancelFunc
 	done   chan error
@@ -145,6 +152,12 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 		return nil, fmt.Errorf("open database pool: %w", err)
 	}
 	store := postgres.New(pool)
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	events, err := lifecycle.NewRouter(sqlDB, log)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("lifecycle events: %w", err)
+	}
 
 	senders := soapclient.NewSenders(soapclient.Config{
 		DMSURL: cfg.DMSURL, EDDRURL: cfg.EDDRURL, Timeout: cfg.Relay.SendTimeout,
@@ -174,8 +187,17 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
 
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	h := &hub{Addr: ln.Addr().String(), Store: store, pool: pool, srv: srv, cancel: cancel, done: make(chan error, 2), log: log}
+	h := &hub{Addr: ln.Addr().String(), Store: store, pool: pool, sqlDB: sqlDB, srv: srv, cancel: cancel, done: make(chan error, 2), log: log}
 	go func() { h.done <- relay.Run(rctx) }()
+	go func() {
+		// Returns once rctx is done and its handlers stopped.
+		err := events.Run(rctx)
+		if err != nil {
+			log.Error("lifecycle event router stopped", "err", err)
+		}
+		h.done <- err
+	}()
+	go metrics.RunBacklogGauges(rctx, store, 15*time.Second, log)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("HTTP server stopped", "err", err)
@@ -192,9 +214,12 @@ func (h *hub) Stop() error {
 	defer cancel()
 	err := h.srv.Shutdown(ctx)
 	h.cancel()
-	if rerr := <-h.done; rerr != nil && err == nil {
-		err = rerr
+	for range cap(h.done) { // the relay and the lifecycle router
+		if rerr := <-h.done; rerr != nil && err == nil {
+			err = rerr
+		}
 	}
+	_ = h.sqlDB.Close()
 	h.pool.Close()
 	return err
 }

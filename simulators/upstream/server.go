@@ -241,6 +241,12 @@ func (h *handler) putConfig(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("config: %v", err), http.StatusBadRequest)
 		return
 	}
+	// One JSON document, nothing after it: a second document or stray text
+	// is a mistake of the sender, not something to ignore.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		http.Error(w, "config: data after the JSON object", http.StatusBadRequest)
+		return
+	}
 	if err := h.engine.SetConfig(j.config()); err != nil {
 		http.Error(w, fmt.Sprintf("config: %v", err), http.StatusBadRequest)
 		return

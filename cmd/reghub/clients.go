@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/reghub/reghub/adapters/postgres"
+	"github.com/reghub/reghub/auth"
+)
+
+const clientsUsage = `usage: reghub clients <subcommand> [flags]
+
+Manage the hub's API clients directly on its database (works before any
+admin token exists). The database is found as by serve: --database-url (or
+$DATABASE_URL), else the embedded cluster under --data-dir.
+
+subcommands:
+  add     --id ID --role ROLE [--name NAME]   create a client and print its token, once
+  list                                        list clients, revoked ones included
+  revoke  --id ID                             revoke a client: its token stops working
+
+reghub clients <subcommand> -h shows its flags.`
+
+// runClients is `reghub clients`.
+func runClients(ctx context.Context, args []string) error {
+	return runClientsTo(ctx, args, os.Stdout, os.Stderr)
+}
+
+// runClientsTo runs `reghub clients` writing results to stdout and notes to
+// stderr.
+func runClientsTo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, clientsUsage)
+		return errors.New("missing subcommand: add, list or revoke")
+	}
+	sub, args := args[0], args[1:]
+	if sub == "-h" || sub == "--help" || sub == "help" {
+		fmt.Fprintln(stderr, clientsUsage)
+		return flag.ErrHelp
+	}
+	fs := flag.NewFlagSet("clients "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		dbURL, dataDir, logLevel string
+		id, name, role           string
+		asJSON                   bool
+	)
+	fs.StringVar(&dbURL, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (default $DATABASE_URL; empty: the embedded cluster under --data-dir)")
+	fs.StringVar(&dataDir, "data-dir", "reghub-data", "directory of the embedded PostgreSQL cluster, used when no database URL is set")
+	fs.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error")
+	switch sub {
+	case "add":
+		fs.StringVar(&id, "id", "", "client id (required; recorded with everything the client does)")
+		fs.StringVar(&name, "name", "", "human-readable name (default: the id)")
+		fs.StringVar(&role, "role", "", "registry, authority, operator, auditor or admin (required)")
+		fs.BoolVar(&asJSON, "json", false, "print the new client as JSON")
+	case "list":
+		fs.BoolVar(&asJSON, "json", false, "print the clients as a JSON array")
+	case "revoke":
+		fs.StringVar(&id, "id", "", "id of the client to revoke (required)")
+	default:
+		fmt.Fprintln(stderr, clientsUsage)
+		return fmt.Errorf("unknown subcommand %q: want add, list or revoke", sub)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	switch {
+	case sub != "list" && id == "":
+		return errors.New("--id is required")
+	case sub == "add" && !auth.Role(role).Valid():
+		return fmt.Errorf("--role must be one of registry, authority, operator, auditor, admin (got %q)", role)
+	}
+
+	log := newLogger(stderr, logLevel, false)
+	db, err := openDatabase(ctx, dbURL, dataDir, log)
+	if err != nil {
+		return err
+	}
+	// A server found already running on the data directory belongs to a
+	// running (or crashed) `reghub serve`: leave it running.
+	if db.cluster == nil || !db.cluster.Reused() {
+		defer db.Close()
+	}
+	if err := postgres.MigrateURL(ctx, db.URL); err != nil {
+		return fmt.Errorf("apply migrations: %w", err)
+	}
+	pcfg, err := pgxpool.ParseConfig(db.URL)
+	if err != nil {
+		return fmt.Errorf("parse database URL: %w", err)
+	}
+	pcfg.MaxConns = 2
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return fmt.Errorf("open database pool: %w", err)
+	}
+	defer pool.Close()
+	store := postgres.New(pool)
+
+	switch sub {
+	case "add":
+		return clientsAdd(ctx, store, id, name, auth.Role(role), asJSON, stdout, stderr)
+	case "list":
+		return clientsList(ctx, store, asJSON, stdout)
+	default:
+		if err := store.RevokeClient(ctx, id); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "client %s revoked\n", id)
+		return nil
+	}
+}
+
+// clientJSON is a client as `clients add|list --json` print it.
+type clientJSON struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Role      auth.Role  `json:"role"`
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+	RevokedAt *time.Time `json:"revoked_at"`
+	Token     string     `json:"token,omitempty"`
+}
+
+func clientsAdd(ctx context.Context, store auth.Store, id, name string, role auth.Role, asJSON bool, stdout, stderr io.Writer) error {
+	if name == "" {
+		name = id
+	}
+	tok, err := auth.Register(ctx, store, id, name, role)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "reghub clients add: the token is shown only this once; the hub keeps only its hash. Store it safely now.")
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(clientJSON{ID: id, Name: name, Role: role, Token: tok})
+	}
+	_, err = fmt.Fprintf(stdout, "client %s (%s, role %s) added\ntoken: %s\n", id, name, role, tok)
+	return err
+}
+
+func clientsList(ctx context.Context, store auth.Store, asJSON bool, stdout io.Writer) error {
+	cs, err := store.ListClients(ctx)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		out := make([]clientJSON, 0, len(cs))
+		for _, c := range cs {
+			created := c.CreatedAt.UTC()
+			var revoked *time.Time
+			if c.RevokedAt != nil {
+				r := c.RevokedAt.UTC()
+				revoked = &r
+			}
+			out = append(out, clientJSON{ID: c.ID, Name: c.Name, Role: c.Role, CreatedAt: &created, RevokedAt: revoked})
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tREVOKED")
+	for _, c := range cs {
+		revoked := "-"
+		if c.RevokedAt != nil {
+			revoked = c.RevokedAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, c.Role, c.CreatedAt.UTC().Format(time.RFC3339), revoked)
+	}
+	return tw.Flush()
+}
