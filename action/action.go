@@ -70,6 +70,9 @@ const (
 	DestMigrationService Destination = "dms"
 	// DestNationalRegistry is the Unified State Demographic Register (ЄДДР).
 	DestNationalRegistry Destination = "eddr"
+	// DestWebhook carries notifications of status changes to the client
+	// that submitted the action; it does not count towards the status.
+	DestWebhook Destination = "webhook"
 )
 
 // Submission is what the local registry sends: the body of POST /v1/actions.

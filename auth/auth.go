@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 )
 
@@ -42,6 +43,8 @@ type Client struct {
 	Role      Role
 	CreatedAt time.Time
 	RevokedAt *time.Time
+	// WebhookURL, when set, receives the client's actions' status changes.
+	WebhookURL string
 }
 
 // ErrUnauthenticated is returned when no such token exists, or it was revoked.
@@ -64,6 +67,9 @@ type Store interface {
 	// authenticates. It returns an error wrapping ErrNoSuchClient when no
 	// client has the id or the client is already revoked.
 	RevokeClient(ctx context.Context, id string) error
+	// SetWebhook sets (or, with an empty url, removes) an active client's
+	// webhook and its signing secret.
+	SetWebhook(ctx context.Context, id, url, secret string) error
 }
 
 // NewToken returns a fresh random bearer token.
@@ -109,4 +115,26 @@ func Register(ctx context.Context, s Store, id, name string, role Role) (string,
 		return "", fmt.Errorf("add client %s: %w", id, err)
 	}
 	return tok, nil
+}
+
+// ConfigureWebhook points an active client's webhook at rawURL (http or
+// https, absolute) and returns the fresh signing secret, shown only now. An
+// empty rawURL removes the webhook.
+func ConfigureWebhook(ctx context.Context, s Store, id, rawURL string) (string, error) {
+	if rawURL == "" {
+		return "", s.SetWebhook(ctx, id, "", "")
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("webhook URL must be an absolute http or https URL (got %q)", rawURL)
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("random webhook secret: %w", err)
+	}
+	secret := "whsec_" + base64.RawURLEncoding.EncodeToString(b[:])
+	if err := s.SetWebhook(ctx, id, u.String(), secret); err != nil {
+		return "", err
+	}
+	return secret, nil
 }

@@ -40,14 +40,14 @@ func (s *Store) AddClient(ctx context.Context, c auth.Client, tokenHash []byte) 
 
 // ListClients returns every client, revoked ones included, oldest first.
 func (s *Store) ListClients(ctx context.Context) ([]auth.Client, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, name, role, created_at, revoked_at FROM clients ORDER BY created_at, id`)
+	rows, err := s.pool.Query(ctx, `SELECT id, name, role, created_at, revoked_at, webhook_url FROM clients ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list clients: %w", err)
 	}
 	cs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.Client, error) {
 		var c auth.Client
 		var role string
-		err := r.Scan(&c.ID, &c.Name, &role, &c.CreatedAt, &c.RevokedAt)
+		err := r.Scan(&c.ID, &c.Name, &role, &c.CreatedAt, &c.RevokedAt, &c.WebhookURL)
 		c.Role = auth.Role(role)
 		return c, err
 	})
@@ -82,4 +82,29 @@ func (s *Store) RevokeClient(ctx context.Context, id string) error {
 	default: // added between the two statements; the caller may retry
 		return fmt.Errorf("revoke client %s: %w", id, auth.ErrNoSuchClient)
 	}
+}
+
+// SetWebhook sets or removes an active client's webhook.
+func (s *Store) SetWebhook(ctx context.Context, id, url, secret string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE clients SET webhook_url = $2, webhook_secret = $3 WHERE id = $1 AND revoked_at IS NULL`, id, url, secret)
+	if err != nil {
+		return fmt.Errorf("set webhook of %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("%w: %q", auth.ErrNoSuchClient, id)
+	}
+	return nil
+}
+
+// WebhookTarget returns where and with which secret a client's
+// notifications are sent; an empty url means the client has none (any more).
+func (s *Store) WebhookTarget(ctx context.Context, clientID string) (url, secret string, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT webhook_url, webhook_secret FROM clients WHERE id = $1 AND revoked_at IS NULL`, clientID).Scan(&url, &secret)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("webhook of %s: %w", clientID, err)
+	}
+	return url, secret, nil
 }

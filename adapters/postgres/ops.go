@@ -95,7 +95,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f ops.Filter) ([]ops.Deliver
 func (s *Store) Delivery(ctx context.Context, id uuid.UUID) (*ops.Delivery, []ops.Attempt, error) {
 	var body string
 	_, d, err := scanDelivery(s.pool.QueryRow(ctx, `
-		SELECT `+deliveryColumns+`, a.body::text
+		SELECT `+deliveryColumns+`, COALESCE(m.payload::text, a.body::text)
 		FROM outbox_messages m JOIN actions a ON a.id = m.action_id WHERE m.id = $1`, id), &body)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, fmt.Errorf("%w: delivery %s", ops.ErrNotFound, id)
@@ -286,7 +286,7 @@ func (s *Store) CancelAction(ctx context.Context, st ops.Step, actionID uuid.UUI
 		}
 		if _, err := tx.Exec(ctx, `
 			UPDATE outbox_messages SET state = 'cancelled', claim_token = NULL, updated_at = now()
-			WHERE action_id = $1 AND state IN ('pending', 'awaiting_ack', 'dead')`, actionID); err != nil {
+			WHERE action_id = $1 AND counts_for_status AND state IN ('pending', 'awaiting_ack', 'dead')`, actionID); err != nil {
 			return fmt.Errorf("cancel deliveries: %w", err)
 		}
 		var kind, clientID string
@@ -298,7 +298,7 @@ func (s *Store) CancelAction(ctx context.Context, st ops.Step, actionID uuid.UUI
 			return fmt.Errorf("cancel action: %w", err)
 		}
 		// The local registry hears of the cancellation through the event.
-		if err := PublishLifecycle(ctx, tx, []LifecycleEvent{{ActionID: actionID, Status: action.StatusCancelled,
+		if err := recordStatusChanges(ctx, tx, []LifecycleEvent{{ActionID: actionID, Status: action.StatusCancelled,
 			Kind: action.Kind(kind), ClientID: clientID, Reason: st.Reason, At: at}}); err != nil {
 			return err
 		}

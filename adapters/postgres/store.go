@@ -130,7 +130,7 @@ func deliveries(ctx context.Context, q querier, ids []uuid.UUID) (map[uuid.UUID]
 		       created_at, updated_at,
 		       CASE WHEN state IN ('pending', 'awaiting_ack') THEN due_at END,
 		       sent_at, acked_at
-		FROM outbox_messages WHERE action_id = ANY($1) ORDER BY action_id, seq`, ids)
+		FROM outbox_messages WHERE action_id = ANY($1) AND counts_for_status ORDER BY action_id, seq`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
@@ -259,7 +259,7 @@ func (s *Store) claim(ctx context.Context, q querier, limit int, lease time.Dura
 		    updated_at = now()
 		FROM due, actions a
 		WHERE m.id = due.id AND a.id = m.action_id
-		RETURNING m.id, m.action_id, a.reference, m.destination, a.kind, a.body::text, m.state, m.attempts,
+		RETURNING m.id, m.action_id, a.reference, m.destination, a.kind, COALESCE(m.payload::text, a.body::text), m.state, m.attempts,
 		          m.receipt, m.ack_deadline, m.created_at`, limit, lease, token, dest)
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox messages: %w", err)
@@ -365,7 +365,7 @@ func deriveStatus(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) ([]outbox.Sta
 			            ELSE 'pending' END AS status,
 			       COALESCE(string_agg(destination || ': ' || last_error, '; ' ORDER BY destination)
 			                FILTER (WHERE state IN ('rejected', 'dead')), '') AS reason
-			FROM outbox_messages WHERE action_id = ANY($1) GROUP BY action_id
+			FROM outbox_messages WHERE action_id = ANY($1) AND counts_for_status GROUP BY action_id
 		) s
 		WHERE a.id = s.action_id AND a.status <> 'cancelled' AND a.status <> s.status
 		RETURNING a.id, a.status, a.kind, a.client_id, a.status_reason, a.updated_at`, ids)
@@ -390,7 +390,7 @@ func deriveStatus(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) ([]outbox.Sta
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("derive action status: %w", err)
 	}
-	if err := PublishLifecycle(ctx, tx, events); err != nil {
+	if err := recordStatusChanges(ctx, tx, events); err != nil {
 		return nil, err
 	}
 	return changes, nil

@@ -27,6 +27,8 @@ subcommands:
   add     --id ID --role ROLE [--name NAME]   create a client and print its token, once
   list                                        list clients, revoked ones included
   revoke  --id ID                             revoke a client: its token stops working
+  webhook --id ID --url URL                   send the client's status changes to URL, signed;
+                                              prints the new signing secret, once (--url "" removes)
 
 reghub clients <subcommand> -h shows its flags.`
 
@@ -40,7 +42,7 @@ func runClients(ctx context.Context, args []string) error {
 func runClientsTo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, clientsUsage)
-		return errors.New("missing subcommand: add, list or revoke")
+		return errors.New("missing subcommand: add, list, revoke or webhook")
 	}
 	sub, args := args[0], args[1:]
 	if sub == "-h" || sub == "--help" || sub == "help" {
@@ -51,7 +53,7 @@ func runClientsTo(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.SetOutput(stderr)
 	var (
 		dbURL, dataDir, logLevel string
-		id, name, role           string
+		id, name, role, hookURL  string
 		asJSON                   bool
 	)
 	fs.StringVar(&dbURL, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (default $DATABASE_URL; empty: the embedded cluster under --data-dir)")
@@ -67,9 +69,12 @@ func runClientsTo(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fs.BoolVar(&asJSON, "json", false, "print the clients as a JSON array")
 	case "revoke":
 		fs.StringVar(&id, "id", "", "id of the client to revoke (required)")
+	case "webhook":
+		fs.StringVar(&id, "id", "", "id of the client (required)")
+		fs.StringVar(&hookURL, "url", "", "absolute http(s) URL to POST status changes to; empty removes the webhook")
 	default:
 		fmt.Fprintln(stderr, clientsUsage)
-		return fmt.Errorf("unknown subcommand %q: want add, list or revoke", sub)
+		return fmt.Errorf("unknown subcommand %q: want add, list, revoke or webhook", sub)
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -114,6 +119,17 @@ func runClientsTo(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return clientsAdd(ctx, store, id, name, auth.Role(role), asJSON, stdout, stderr)
 	case "list":
 		return clientsList(ctx, store, asJSON, stdout)
+	case "webhook":
+		secret, err := auth.ConfigureWebhook(ctx, store, id, hookURL)
+		if err != nil {
+			return err
+		}
+		if hookURL == "" {
+			fmt.Fprintf(stdout, "client %s: webhook removed\n", id)
+			return nil
+		}
+		fmt.Fprintf(stdout, "client %s: status changes go to %s\nsigning secret (shown once): %s\n", id, hookURL, secret)
+		return nil
 	default:
 		if err := store.RevokeClient(ctx, id); err != nil {
 			return err
@@ -131,6 +147,7 @@ type clientJSON struct {
 	CreatedAt *time.Time `json:"created_at,omitempty"`
 	RevokedAt *time.Time `json:"revoked_at"`
 	Token     string     `json:"token,omitempty"`
+	Webhook   string     `json:"webhook_url,omitempty"`
 }
 
 func clientsAdd(ctx context.Context, store auth.Store, id, name string, role auth.Role, asJSON bool, stdout, stderr io.Writer) error {
@@ -165,20 +182,24 @@ func clientsList(ctx context.Context, store auth.Store, asJSON bool, stdout io.W
 				r := c.RevokedAt.UTC()
 				revoked = &r
 			}
-			out = append(out, clientJSON{ID: c.ID, Name: c.Name, Role: c.Role, CreatedAt: &created, RevokedAt: revoked})
+			out = append(out, clientJSON{ID: c.ID, Name: c.Name, Role: c.Role, CreatedAt: &created, RevokedAt: revoked, Webhook: c.WebhookURL})
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tREVOKED")
+	fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tREVOKED\tWEBHOOK")
 	for _, c := range cs {
 		revoked := "-"
 		if c.RevokedAt != nil {
 			revoked = c.RevokedAt.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, c.Role, c.CreatedAt.UTC().Format(time.RFC3339), revoked)
+		hook := c.WebhookURL
+		if hook == "" {
+			hook = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, c.Role, c.CreatedAt.UTC().Format(time.RFC3339), revoked, hook)
 	}
 	return tw.Flush()
 }

@@ -1,0 +1,50 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/reghub/reghub/action"
+)
+
+// recordStatusChanges makes the status changes known, in tx: a lifecycle
+// event each, and a webhook notification through the outbox for each
+// change whose client has a webhook. Everything commits with the change.
+func recordStatusChanges(ctx context.Context, tx pgx.Tx, events []LifecycleEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if err := PublishLifecycle(ctx, tx, events); err != nil {
+		return err
+	}
+	ids := make([]uuid.UUID, len(events))
+	actionIDs := make([]uuid.UUID, len(events))
+	payloads := make([]string, len(events))
+	for i, e := range events {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return fmt.Errorf("notification id: %w", err)
+		}
+		b, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("encode notification: %w", err)
+		}
+		ids[i], actionIDs[i], payloads[i] = id, e.ActionID, string(b)
+	}
+	// person_key keeps one person's notifications in order, like deliveries.
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO outbox_messages (id, action_id, destination, person_key, state, due_at, created_at, updated_at, payload, counts_for_status)
+		SELECT n.id, a.id, $4, a.person_key, 'pending', now(), now(), now(), n.payload, false
+		FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[]) WITH ORDINALITY AS n(id, action_id, payload, ord)
+		JOIN actions a ON a.id = n.action_id
+		JOIN clients c ON c.id = a.client_id
+		WHERE c.webhook_url <> '' AND c.revoked_at IS NULL
+		ORDER BY n.ord`, ids, actionIDs, payloads, string(action.DestWebhook)); err != nil {
+		return fmt.Errorf("queue webhook notifications: %w", err)
+	}
+	return nil
+}
