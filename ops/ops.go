@@ -236,7 +236,10 @@ func (s *Service) Retry(ctx context.Context, a Actor, id uuid.UUID, reason strin
 		return err
 	}
 	if n == 0 {
-		return fmt.Errorf("%w: delivery %s is neither dead, rejected nor pending", ErrConflict, id)
+		if _, _, err := s.store.Delivery(ctx, id); err != nil {
+			return err // ErrNotFound: no such delivery
+		}
+		return fmt.Errorf("%w: delivery %s is neither dead nor waiting to be sent (or a relay is sending it now)", ErrConflict, id)
 	}
 	s.changed()
 	return nil

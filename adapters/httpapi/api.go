@@ -22,11 +22,14 @@ import (
 
 	"github.com/reghub/reghub/action"
 	"github.com/reghub/reghub/auth"
+	"github.com/reghub/reghub/ops"
 )
 
 // Deps are what the API needs from the core.
 type Deps struct {
 	Actions *action.Service
+	// Ops serves the operations API under /v1/ops; nil answers it with 503.
+	Ops     *ops.Service
 	Clients auth.Store
 	// Ready reports whether the hub can serve: database reachable and
 	// migrations applied.
@@ -77,7 +80,7 @@ type route struct {
 
 func (a *api) routes() []route {
 	readers := []auth.Role{auth.RoleRegistry, auth.RoleOperator, auth.RoleAuditor, auth.RoleAdmin}
-	return []route{
+	return append([]route{
 		{"POST /v1/actions", a.requireRole(a.submit, auth.RoleRegistry, auth.RoleAdmin)},
 		{"GET /v1/actions/{id}", a.requireRole(a.get, readers...)},
 		{"GET /v1/actions", a.requireRole(a.list, readers...)},
@@ -86,7 +89,7 @@ func (a *api) routes() []route {
 		})},
 		{"GET /readyz", http.HandlerFunc(a.ready)},
 		{"GET /metrics", promhttp.Handler()},
-	}
+	}, a.opsRoutes()...)
 }
 
 // Routes lists the API's route patterns ("METHOD /path"), for the test that
@@ -128,7 +131,13 @@ func clientFrom(ctx context.Context) *auth.Client {
 // requireRole authenticates the bearer token and checks the client's role.
 func (a *api) requireRole(h http.HandlerFunc, roles ...auth.Role) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		// The scheme is case-insensitive (RFC 9110 §11.1).
+		authz := r.Header.Get("Authorization")
+		ok := len(authz) > 7 && strings.EqualFold(authz[:7], "bearer ")
+		tok := ""
+		if ok {
+			tok = authz[7:]
+		}
 		if !ok || strings.TrimSpace(tok) == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="reghub"`)
 			writeProblem(w, r, http.StatusUnauthorized, "unauthenticated", "Unauthorized", "a bearer token is required")

@@ -209,12 +209,11 @@ func (s *Store) Retry(ctx context.Context, st ops.Step, ids []uuid.UUID, f *ops.
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var sel pgx.Rows
 		var err error
-		const retryable = `m.state IN ('dead', 'pending') AND NOT (m.state = 'pending' AND m.claim_token IS NOT NULL AND m.due_at > now())`
 		if f != nil {
 			sel, err = tx.Query(ctx, `SELECT m.id, m.action_id FROM outbox_messages m JOIN actions a ON a.id = m.action_id
-				WHERE `+filterSQL+` AND `+retryable, filterArgs(*f)...)
+				WHERE `+filterSQL+` AND `+retryableSQL, filterArgs(*f)...)
 		} else {
-			sel, err = tx.Query(ctx, `SELECT m.id, m.action_id FROM outbox_messages m WHERE m.id = ANY($1) AND `+retryable, ids)
+			sel, err = tx.Query(ctx, `SELECT m.id, m.action_id FROM outbox_messages m WHERE m.id = ANY($1) AND `+retryableSQL, ids)
 		}
 		if err != nil {
 			return fmt.Errorf("select deliveries to retry: %w", err)
@@ -238,7 +237,7 @@ func (s *Store) Retry(ctx context.Context, st ops.Step, ids []uuid.UUID, f *ops.
 			tag, err := tx.Exec(ctx, `
 				UPDATE outbox_messages m SET state = 'pending', attempts = 0, due_at = now(), claim_token = NULL,
 				       receipt = '', ack_deadline = NULL, updated_at = now()
-				WHERE m.id = ANY($1) AND `+retryable, msgIDs)
+				WHERE m.id = ANY($1) AND `+retryableSQL, msgIDs)
 			if err != nil {
 				return fmt.Errorf("retry deliveries: %w", err)
 			}
@@ -383,9 +382,9 @@ func (s *Store) Steps(ctx context.Context, target string, limit int) ([]ops.Step
 	return out, rows.Err()
 }
 
-// retryableSQL is the condition Retry applies (its local const retryable):
-// dead, or pending and not leased by a relay. Keep the two identical, so
-// that a dry run counts what the retry then changes.
+// retryableSQL selects what a retry may change: dead deliveries, and
+// pending ones not in flight. Rejections are not retried: the upstream
+// deduplicates by message id and would repeat its decision.
 const retryableSQL = `m.state IN ('dead', 'pending') AND NOT (m.state = 'pending' AND m.claim_token IS NOT NULL AND m.due_at > now())`
 
 // CountRetryable counts the deliveries Retry with filter f would retry now.

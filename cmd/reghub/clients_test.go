@@ -92,11 +92,12 @@ func TestClientsAddListRevoke(t *testing.T) {
 		f := strings.Fields(l)
 		switch f[0] {
 		case "root":
-			if f[len(f)-1] != "-" {
+			// Columns: ID NAME ROLE CREATED REVOKED WEBHOOK.
+			if f[len(f)-2] != "-" {
 				t.Errorf("root listed as revoked: %q", l)
 			}
 		case "reg-1":
-			if f[len(f)-1] == "-" {
+			if f[len(f)-2] == "-" {
 				t.Errorf("reg-1 not listed as revoked: %q", l)
 			}
 		default:

@@ -34,11 +34,12 @@ var commands = map[string]struct {
 	"demo":     {runDemo, "run hub, simulators and embedded database with a synthetic load"},
 	"load":     {runLoad, "send synthetic actions to a running hub and print figures"},
 	"clients":  {runClients, "add, list or revoke API clients on the database"},
+	"ops":      {runOps, "resolve failed deliveries through a running hub's API"},
 }
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: reghub <command> [flags]\n\ncommands:")
-	for _, name := range []string{"serve", "simulate", "demo", "load", "clients"} {
+	for _, name := range []string{"serve", "simulate", "demo", "load", "clients", "ops"} {
 		fmt.Fprintf(os.Stderr, "  %-9s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(os.Stderr, "\nreghub <command> -h shows a command's flags.")
@@ -64,12 +65,20 @@ func run(args []string) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		var r reported
+		if errors.As(err, &r) {
+			return 1
+		}
 		slog.Error("reghub "+args[0]+" failed", "err", err)
 		fmt.Fprintf(os.Stderr, "reghub %s: %v\n", args[0], err)
 		return 1
 	}
 	return 0
 }
+
+// reported is an error the command has already shown the user in its own
+// words; run only sets the exit code.
+type reported struct{ error }
 
 // newLogger is the one slog setup of the binary.
 func newLogger(w io.Writer, level string, json bool) *slog.Logger {

@@ -23,7 +23,9 @@ import (
 	"github.com/reghub/reghub/adapters/postgres"
 	"github.com/reghub/reghub/adapters/postgres/pgcluster"
 	soapclient "github.com/reghub/reghub/adapters/soap"
+	"github.com/reghub/reghub/adapters/webhook"
 	"github.com/reghub/reghub/mapping"
+	"github.com/reghub/reghub/ops"
 	"github.com/reghub/reghub/outbox"
 )
 
@@ -163,8 +165,10 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 		DMSURL: cfg.DMSURL, EDDRURL: cfg.EDDRURL, Timeout: cfg.Relay.SendTimeout,
 		RegistrationBody: mapping.RegistrationBody{Code: cfg.BodyCode, Name: cfg.BodyName},
 	}, nil)
+	senders[action.DestWebhook] = webhook.New(store, cfg.Relay.SendTimeout)
 	relay := outbox.NewRelay(store, senders, cfg.Relay, log)
 	svc := action.NewService(store, nil, relay.Wake)
+	opsSvc := ops.NewService(store, ops.RenderWith(senders), relay.Wake)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -172,7 +176,7 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	api := httpapi.Handler(httpapi.Deps{
-		Actions: svc, Clients: store, Logger: log,
+		Actions: svc, Ops: opsSvc, Clients: store, Logger: log,
 		Ready: func(ctx context.Context) error {
 			cur, latest, err := postgres.SchemaVersion(ctx, pool)
 			if err != nil {
