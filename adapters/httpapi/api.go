@@ -29,7 +29,9 @@ import (
 type Deps struct {
 	Actions *action.Service
 	// Ops serves the operations API under /v1/ops; nil answers it with 503.
-	Ops     *ops.Service
+	Ops *ops.Service
+	// Feed serves GET /v1/events; nil answers it with 503.
+	Feed    *action.Feed
 	Clients auth.Store
 	// Ready reports whether the hub can serve: database reachable and
 	// migrations applied.
@@ -84,6 +86,7 @@ func (a *api) routes() []route {
 		{"POST /v1/actions", a.requireRole(a.submit, auth.RoleRegistry, auth.RoleAdmin)},
 		{"GET /v1/actions/{id}", a.requireRole(a.get, readers...)},
 		{"GET /v1/actions", a.requireRole(a.list, readers...)},
+		{"GET /v1/events", a.requireRole(a.events, eventReaders...)},
 		{"GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		})},

@@ -83,7 +83,7 @@ func TestAnswersMatchContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(httpapi.Handler(httpapi.Deps{
-		Actions: action.NewService(store, nil, nil), Clients: store,
+		Actions: action.NewService(store, nil, nil), Clients: store, Feed: action.NewFeed(store, 10*time.Millisecond),
 		Ready: func(context.Context) error { return nil },
 	}))
 	defer srv.Close()
@@ -118,6 +118,9 @@ func TestAnswersMatchContract(t *testing.T) {
 		{"list", "GET", "/v1/actions?status=pending&limit=1", regTok, "", "", nil, 200, true, ""},
 		{"list bad status", "GET", "/v1/actions?status=lost", regTok, "", "", nil, 400, false, "invalid-parameter"},
 		{"list bad cursor", "GET", "/v1/actions?cursor=zzz", regTok, "", "", nil, 400, true, "invalid-parameter"},
+		{"events", "GET", "/v1/events?wait=50ms&limit=10", regTok, "", "", nil, 200, true, ""},
+		{"events bad cursor", "GET", "/v1/events?after=nope", regTok, "", "", nil, 400, true, "invalid-parameter"},
+		{"events bad wait", "GET", "/v1/events?wait=2h", regTok, "", "", nil, 400, true, "invalid-parameter"},
 		{"health", "GET", "/healthz", "", "", "", nil, 200, true, ""},
 		{"ready", "GET", "/readyz", "", "", "", nil, 200, true, ""},
 	}

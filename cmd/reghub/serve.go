@@ -176,7 +176,7 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	api := httpapi.Handler(httpapi.Deps{
-		Actions: svc, Ops: opsSvc, Clients: store, Logger: log,
+		Actions: svc, Ops: opsSvc, Clients: store, Logger: log, Feed: action.NewFeed(store, 100*time.Millisecond),
 		Ready: func(ctx context.Context) error {
 			cur, latest, err := postgres.SchemaVersion(ctx, pool)
 			if err != nil {
