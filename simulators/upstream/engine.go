@@ -424,11 +424,11 @@ func (e *Engine) reject(m Message, now time.Time, code, text string) Ack {
 // transition moves the person's state for an applied message:
 //   - declare / register: declared / registered at the message's katottg;
 //   - deregister: deregistered, no current address;
-//   - cancel of a deregistration: if currently deregistered, the state held
-//     before the latest deregistration comes back;
-//   - other cancels: cancelled, if the current state is the one cancelled
-//     (declared for a declaration, registered for a registration, either
-//     when unspecified).
+//   - cancel of a declaration, registration or deregistration: if the
+//     person is still in the state that action put them in, the state held
+//     before the latest such action comes back (a cancelled registration
+//     returns the person to where they were before it, as the local
+//     registry's records do).
 //
 // A cancel that matches nothing is still applied (logged, in history) but
 // changes no state.
@@ -441,24 +441,34 @@ func (p *person) transition(m Message) {
 	case KindDeregister:
 		p.state, p.katottg = StateDeregistered, ""
 	case KindCancel:
-		switch {
-		case m.CancelOf == KindDeregister:
-			if p.state != StateDeregistered {
+		of := m.CancelOf
+		if of == "" {
+			switch p.state {
+			case StateDeclared:
+				of = KindDeclare
+			case StateRegistered:
+				of = KindRegister
+			case StateDeregistered:
+				of = KindDeregister
+			}
+		}
+		if p.state != resultOf[of] {
+			return
+		}
+		for i := len(p.history) - 1; i >= 0; i-- {
+			if h := p.history[i]; h.Kind == of {
+				p.state, p.katottg = h.BeforeState, h.BeforeKatottg
+				if p.state == "" {
+					p.state = StateCancelled
+				}
 				return
 			}
-			for i := len(p.history) - 1; i >= 0; i-- {
-				if h := p.history[i]; h.Kind == KindDeregister {
-					p.state, p.katottg = h.BeforeState, h.BeforeKatottg
-					return
-				}
-			}
-		case m.CancelOf == KindDeclare && p.state == StateDeclared,
-			m.CancelOf == KindRegister && p.state == StateRegistered,
-			m.CancelOf == "" && (p.state == StateDeclared || p.state == StateRegistered):
-			p.state, p.katottg = StateCancelled, ""
 		}
 	}
 }
+
+// resultOf is the state each cancellable kind leaves a person in.
+var resultOf = map[Kind]string{KindDeclare: StateDeclared, KindRegister: StateRegistered, KindDeregister: StateDeregistered}
 
 // Status answers a status query for a receipt: PENDING until AsyncDelay
 // after acceptance, then the final outcome (APPLIED with the record id, or
