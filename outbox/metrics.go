@@ -17,6 +17,11 @@ var (
 		Help:    "Duration of one exchange with an upstream.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
 	}, []string{"destination", "stage"})
+	deliveryLatency = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "reghub_delivery_latency_seconds",
+		Help:    "From acceptance to the destination's acknowledgement (or rejection), per destination.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 18),
+	}, []string{"destination", "outcome"})
 	actionStatusChanges = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "reghub_action_status_changes_total",
 		Help: "Actions that moved to a status after delivery results were written.",

@@ -382,6 +382,7 @@ func (r *Relay) deliver(ctx context.Context, m Message) Result {
 	switch reply.Kind {
 	case ReplyAcknowledged:
 		res.State, res.UpstreamRef, res.Sent = action.DeliveryAcknowledged, reply.Reference, true
+		deliveryLatency.WithLabelValues(string(m.Destination), "acknowledged").Observe(now.Sub(m.CreatedAt).Seconds())
 		res.LastError, res.ErrorClass = "", ""
 		log.Info("delivery acknowledged", "upstream_ref", reply.Reference)
 	case ReplyReceipt:
@@ -398,6 +399,7 @@ func (r *Relay) deliver(ctx context.Context, m Message) Result {
 		res.State, res.DueAt = action.DeliveryAwaitingAck, now.Add(r.cfg.AckPoll)
 	case ReplyRejected:
 		res.State, res.Sent = action.DeliveryRejected, true
+		deliveryLatency.WithLabelValues(string(m.Destination), "rejected").Observe(now.Sub(m.CreatedAt).Seconds())
 		res.LastError, res.ErrorClass = truncate(replyDetail(reply), 2000), ""
 		log.Info("delivery rejected by upstream", "reason_code", reply.ReasonCode, "reason", reply.Reason)
 	default:
@@ -431,6 +433,7 @@ func (r *Relay) retryOrDie(log *slog.Logger, m Message, res Result, now time.Tim
 func (r *Relay) backoff(attempt int) time.Duration {
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval = r.cfg.RetryInitial
+	b.Multiplier = 2
 	b.MaxInterval = r.cfg.RetryMax
 	b.MaxElapsedTime = 0
 	b.Reset()

@@ -19,5 +19,12 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "test/run.sh: gofmt would change:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
 go vet ./...
+go run honnef.co/go/tools/cmd/staticcheck@v0.7.0 ./...
 go test -count=1 -timeout 20m "$@" ./...

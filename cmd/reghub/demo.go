@@ -96,6 +96,7 @@ func runDemo(ctx context.Context, args []string) error {
 		role auth.Role
 	}{
 		{"local-registry", auth.RoleRegistry},
+		{"authority", auth.RoleAuthority},
 		{"operator", auth.RoleOperator},
 		{"auditor", auth.RoleAuditor},
 		{"admin", auth.RoleAdmin},
