@@ -15,7 +15,9 @@ import (
 
 type targets struct{ url, secret string }
 
-func (t targets) WebhookTarget(context.Context, string) (string, string, error) { return t.url, t.secret, nil }
+func (t targets) WebhookTarget(context.Context, string) (string, string, error) {
+	return t.url, t.secret, nil
+}
 
 func TestSignVerify(t *testing.T) {
 	body := []byte(`{"action_id":"x","status":"completed"}`)
