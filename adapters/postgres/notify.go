@@ -35,16 +35,28 @@ func recordStatusChanges(ctx context.Context, tx pgx.Tx, events []LifecycleEvent
 		}
 		ids[i], actionIDs[i], payloads[i] = id, e.ActionID, string(b)
 	}
-	// person_key keeps one person's notifications in order, like deliveries.
-	if _, err := tx.Exec(ctx, `
-		INSERT INTO outbox_messages (id, action_id, destination, person_key, state, due_at, created_at, updated_at, payload, counts_for_status)
-		SELECT n.id, a.id, $4, a.person_key, 'pending', now(), now(), now(), n.payload, false
+	// person_key keeps one person's notifications in order, like deliveries:
+	// they are queued not ready and the heads marked after, since a row
+	// cannot see the others this statement inserts. The caller holds the
+	// persons' locks (lockActions).
+	rows, err := tx.Query(ctx, `
+		INSERT INTO outbox_messages (id, action_id, destination, person_key, state, due_at, created_at, updated_at, payload, counts_for_status, ready)
+		SELECT n.id, a.id, $4, a.person_key, 'pending', now(), now(), now(), n.payload, false, false
 		FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[]) WITH ORDINALITY AS n(id, action_id, payload, ord)
 		JOIN actions a ON a.id = n.action_id
 		JOIN clients c ON c.id = a.client_id
 		WHERE c.webhook_url <> '' AND c.revoked_at IS NULL
-		ORDER BY n.ord`, ids, actionIDs, payloads, string(action.DestWebhook)); err != nil {
+		ORDER BY n.ord
+		RETURNING id`, ids, actionIDs, payloads, string(action.DestWebhook))
+	if err != nil {
 		return fmt.Errorf("queue webhook notifications: %w", err)
+	}
+	queued, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return fmt.Errorf("queue webhook notifications: %w", err)
+	}
+	if len(queued) > 0 {
+		return promoteHeads(ctx, tx, queued)
 	}
 	return nil
 }

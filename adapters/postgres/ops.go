@@ -195,8 +195,22 @@ func lockActions(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) error {
 		) s`, ids); err != nil {
 		return fmt.Errorf("lock actions: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM actions WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids); err != nil {
+	rows, err := tx.Query(ctx, `SELECT person_key FROM actions WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	if err != nil {
 		return fmt.Errorf("lock actions: %w", err)
+	}
+	persons, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("lock actions: %w", err)
+	}
+	// Then the persons' queues, as an accept takes them: resolving a message
+	// and marking the next head must not interleave with an accept deciding
+	// whether its message is a head.
+	if _, err := tx.Exec(ctx, `
+		SELECT pg_advisory_xact_lock(k) FROM (
+			SELECT DISTINCT hashtextextended(p, 0) AS k FROM unnest($1::text[]) AS p ORDER BY k
+		) s`, persons); err != nil {
+		return fmt.Errorf("lock persons: %w", err)
 	}
 	return nil
 }
@@ -283,10 +297,19 @@ func (s *Store) CancelAction(ctx context.Context, st ops.Step, actionID uuid.UUI
 		if status != string(action.StatusPending) && status != string(action.StatusDead) {
 			return fmt.Errorf("%w: action %s is %s; only pending or dead actions can be cancelled", ops.ErrConflict, actionID, status)
 		}
-		if _, err := tx.Exec(ctx, `
+		rows, err := tx.Query(ctx, `
 			UPDATE outbox_messages SET state = 'cancelled', claim_token = NULL, updated_at = now()
-			WHERE action_id = $1 AND counts_for_status AND state IN ('pending', 'awaiting_ack', 'dead')`, actionID); err != nil {
+			WHERE action_id = $1 AND counts_for_status AND state IN ('pending', 'awaiting_ack', 'dead')
+			RETURNING id`, actionID)
+		if err != nil {
 			return fmt.Errorf("cancel deliveries: %w", err)
+		}
+		cancelled, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			return fmt.Errorf("cancel deliveries: %w", err)
+		}
+		if err := promoteHeads(ctx, tx, cancelled); err != nil {
+			return err
 		}
 		var kind, clientID string
 		var at time.Time
@@ -329,6 +352,9 @@ func (s *Store) Acknowledge(ctx context.Context, st ops.Step, messageID uuid.UUI
 		}
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("%w: delivery %s is already resolved", ops.ErrConflict, messageID)
+		}
+		if err := promoteHeads(ctx, tx, []uuid.UUID{messageID}); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO delivery_attempts (message_id, attempt, stage, started_at, duration_us, outcome, detail)

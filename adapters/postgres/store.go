@@ -48,23 +48,42 @@ func (s *Store) Insert(ctx context.Context, a action.NewAction) (*action.Action,
 	}
 	// Accepts for one person are serialised by the advisory lock (held to
 	// the end of the statement's transaction), so that submission order —
-	// the messages' seq — is also commit order and a relay can never see a
-	// person's later message before an earlier one.
-	tag, err := s.pool.Exec(ctx, `
-		WITH person_lock AS (
-			SELECT pg_advisory_xact_lock(hashtextextended($7, 0))
-		), new_action AS (
+	// the messages' seq — is also commit order. A message is ready (the head
+	// of its person's queue to that destination) when nothing unresolved is
+	// queued before it; whoever resolves a message takes the same lock
+	// before marking the next head, so the two never miss each other.
+	// One batch: one round trip, and one implicit transaction (a batch ends
+	// with a single Sync). The lock is its own statement so that the insert's
+	// snapshot is taken after the lock is granted: it then sees whatever the
+	// previous holder — an accept, or a relay resolving this person's
+	// message — committed, and decides readiness on the current queue.
+	batch := &pgx.Batch{}
+	batch.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, a.PersonKey)
+	batch.Queue(`
+		WITH new_action AS (
 			INSERT INTO actions (id, reference, client_id, idempotency_key, body_hash, kind, status, person_key, body, created_at, updated_at)
-			SELECT $1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $9 FROM person_lock
+			VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $9)
 			ON CONFLICT (client_id, idempotency_key) DO NOTHING
 			RETURNING id
 		)
-		INSERT INTO outbox_messages (id, action_id, destination, person_key, state, due_at, created_at, updated_at)
-		SELECT m.id, new_action.id, m.destination, $7, 'pending', $9, $9, $9
+		INSERT INTO outbox_messages (id, action_id, destination, person_key, state, due_at, created_at, updated_at, ready)
+		SELECT m.id, new_action.id, m.destination, $7, 'pending', $9, $9, $9,
+		       NOT EXISTS (SELECT 1 FROM outbox_messages e
+		                   WHERE e.destination = m.destination AND e.person_key = $7
+		                     AND e.state IN ('pending', 'awaiting_ack', 'dead'))
 		FROM new_action, unnest($10::uuid[], $11::text[]) WITH ORDINALITY AS m(id, destination, n)
 		ORDER BY m.n`,
 		a.ID, a.Reference, a.ClientID, a.IdempotencyKey, a.BodyHash, string(a.Kind), a.PersonKey, string(a.Body), a.CreatedAt,
 		msgIDs, dests)
+	br := s.pool.SendBatch(ctx, batch)
+	_, lockErr := br.Exec()
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if lockErr != nil {
+		err = lockErr
+	}
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("insert action and outbox messages: %w", err)
 	}
@@ -226,10 +245,11 @@ func decodeCursor(c string) (int64, error) {
 	return seq, nil
 }
 
-// Claim leases due messages. The NOT EXISTS keeps each person's messages to
-// one destination in submission order; SKIP LOCKED lets several relays
-// claim side by side without waiting on each other or taking the same row.
-// Paused destinations and those whose circuit is not closed are skipped.
+// Claim leases due messages. Only heads (ready) are claimed, which keeps
+// each person's messages to one destination in submission order; SKIP
+// LOCKED lets several relays claim side by side without waiting on each
+// other or taking the same row. Paused destinations and those whose circuit
+// is not closed are skipped.
 func (s *Store) Claim(ctx context.Context, limit int, lease time.Duration, token uuid.UUID) ([]outbox.Message, error) {
 	return s.claim(ctx, s.pool, limit, lease, token, "")
 }
@@ -240,14 +260,10 @@ func (s *Store) claim(ctx context.Context, q querier, limit int, lease time.Dura
 	rows, err := q.Query(ctx, `
 		WITH due AS (
 			SELECT m.id FROM outbox_messages m
-			WHERE m.state IN ('pending', 'awaiting_ack') AND m.due_at <= now()
+			WHERE m.ready AND m.state IN ('pending', 'awaiting_ack') AND m.due_at <= now()
 			  AND CASE WHEN $4 = '' THEN m.destination NOT IN (
 			               SELECT name FROM destinations WHERE paused OR circuit_state <> 'closed')
 			           ELSE m.destination = $4 END
-			  AND NOT EXISTS (
-				SELECT 1 FROM outbox_messages e
-				WHERE e.destination = m.destination AND e.person_key = m.person_key AND e.seq < m.seq
-				  AND e.state IN ('pending', 'awaiting_ack', 'dead'))
 			ORDER BY m.due_at
 			LIMIT $1
 			FOR UPDATE OF m SKIP LOCKED
@@ -335,6 +351,13 @@ func (s *Store) Complete(ctx context.Context, results []outbox.Result) ([]outbox
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 			return fmt.Errorf("write delivery results: %w", err)
 		}
+		ids := make([]uuid.UUID, len(results))
+		for i, r := range results {
+			ids[i] = r.MessageID
+		}
+		if err := promoteHeads(ctx, tx, ids); err != nil {
+			return err
+		}
 		var err error
 		changes, err = deriveStatus(ctx, tx, actionIDs)
 		return err
@@ -343,6 +366,29 @@ func (s *Store) Complete(ctx context.Context, results []outbox.Result) ([]outbox
 		return nil, err
 	}
 	return changes, nil
+}
+
+// promoteHeads marks the head of each queue (destination, person) that one
+// of the given messages belongs to: after a message is resolved the next
+// one may be claimed. Heads that are ready already are left alone. The
+// caller holds the persons' locks (lockActions).
+func promoteHeads(ctx context.Context, tx pgx.Tx, messageIDs []uuid.UUID) error {
+	if _, err := tx.Exec(ctx, `
+		UPDATE outbox_messages m SET ready = true
+		FROM (
+			SELECT h.id
+			FROM (SELECT DISTINCT destination, person_key FROM outbox_messages WHERE id = ANY($1)) q
+			CROSS JOIN LATERAL (
+				SELECT e.id FROM outbox_messages e
+				WHERE e.destination = q.destination AND e.person_key = q.person_key
+				  AND e.state IN ('pending', 'awaiting_ack', 'dead')
+				ORDER BY e.seq LIMIT 1
+			) h
+		) heads
+		WHERE m.id = heads.id AND NOT m.ready`, messageIDs); err != nil {
+		return fmt.Errorf("promote queue heads: %w", err)
+	}
+	return nil
 }
 
 // deriveStatus sets each action's status from its messages: rejected if any

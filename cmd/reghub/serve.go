@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"time"
@@ -42,6 +43,7 @@ type serveConfig struct {
 	DBMaxConns  int
 	BodyCode    string
 	BodyName    string
+	DebugListen string
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -54,6 +56,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.LogJSON, "log-json", false, "log as JSON lines")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", 32, "most database connections")
+	fs.StringVar(&c.DebugListen, "debug-listen", "", "address of the pprof endpoints (/debug/pprof/); empty: off. Keep it on loopback")
 	fs.StringVar(&c.BodyCode, "registration-body-code", "UA1204-RB001", "code of the registration body this hub speaks for (sent upstream)")
 	fs.StringVar(&c.BodyName, "registration-body-name", "Демонстраційний орган реєстрації", "name of the registration body")
 	fs.IntVar(&c.Relay.BatchSize, "relay-batch", def.BatchSize, "most outbox messages claimed at once")
@@ -207,6 +210,19 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 			log.Error("HTTP server stopped", "err", err)
 		}
 	}()
+	if cfg.DebugListen != "" {
+		// pprof's own mux, on its own listener: never on the API's address.
+		dbg := http.NewServeMux()
+		dbg.HandleFunc("/debug/pprof/", pprof.Index)
+		dbg.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		dbg.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		go func() {
+			srv := &http.Server{Addr: cfg.DebugListen, Handler: dbg, ReadHeaderTimeout: 10 * time.Second}
+			if err := srv.ListenAndServe(); err != nil {
+				log.Error("debug server stopped", "err", err)
+			}
+		}()
+	}
 	log.Info("reghub serving", "addr", h.Addr, "dms", cfg.DMSURL, "eddr", cfg.EDDRURL)
 	return h, nil
 }

@@ -152,7 +152,6 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (Report, error) {
 	for _, id := range rep.IDs {
 		ours[id] = true
 	}
-	var final map[string]actionJSON
 	stopProgress = progress(cfg.Progress, func() string {
 		mu.Lock()
 		defer mu.Unlock()
@@ -160,20 +159,15 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (Report, error) {
 	})
 	defer stopProgress()
 	for {
-		all, err := c.listAll(ctx, ours)
+		// Only the pending ones are listed while waiting: the list shrinks
+		// as the hub works, and the waiting adds little load of its own.
+		pending, err := c.countPending(ctx, ours)
 		if err != nil {
 			return rep, err
-		}
-		pending := 0
-		for _, a := range all {
-			if a.Status == "pending" {
-				pending++
-			}
 		}
 		mu.Lock()
 		rep.Pending = pending
 		mu.Unlock()
-		final = all
 		if pending == 0 || time.Now().After(deadline) {
 			break
 		}
@@ -182,6 +176,10 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (Report, error) {
 			return rep, ctx.Err()
 		case <-time.After(250 * time.Millisecond):
 		}
+	}
+	final, err := c.listAll(ctx, ours)
+	if err != nil {
+		return rep, err
 	}
 	stopProgress()
 
@@ -314,6 +312,51 @@ func (c *hubClient) submit(ctx context.Context, key string, body []byte) (string
 	return "", 0, fmt.Errorf("submit failed after retries: %w", lastErr)
 }
 
+// countPending counts this run's actions still pending.
+func (c *hubClient) countPending(ctx context.Context, ours map[string]bool) (int, error) {
+	n, cursor := 0, ""
+	for {
+		path := "/v1/actions?status=pending&limit=500"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		page, err := c.page(ctx, path)
+		if err != nil {
+			return 0, err
+		}
+		for _, a := range page.Items {
+			if ours[a.ID] {
+				n++
+			}
+		}
+		if page.NextCursor == "" {
+			return n, nil
+		}
+		cursor = page.NextCursor
+	}
+}
+
+type actionPage struct {
+	Items      []actionJSON `json:"items"`
+	NextCursor string       `json:"next_cursor"`
+}
+
+func (c *hubClient) page(ctx context.Context, path string) (actionPage, error) {
+	var page actionPage
+	resp, err := c.do(ctx, http.MethodGet, path, nil, nil)
+	if err != nil {
+		return page, fmt.Errorf("list actions: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return page, fmt.Errorf("list actions: hub answered %d", resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		return page, fmt.Errorf("decode action list: %w", err)
+	}
+	return page, nil
+}
+
 // listAll pages through the client's actions and keeps those in ours.
 func (c *hubClient) listAll(ctx context.Context, ours map[string]bool) (map[string]actionJSON, error) {
 	out := make(map[string]actionJSON, len(ours))
@@ -323,21 +366,9 @@ func (c *hubClient) listAll(ctx context.Context, ours map[string]bool) (map[stri
 		if cursor != "" {
 			path += "&cursor=" + cursor
 		}
-		resp, err := c.do(ctx, http.MethodGet, path, nil, nil)
+		page, err := c.page(ctx, path)
 		if err != nil {
-			return nil, fmt.Errorf("list actions: %w", err)
-		}
-		var page struct {
-			Items      []actionJSON `json:"items"`
-			NextCursor string       `json:"next_cursor"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&page)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("list actions: hub answered %d", resp.StatusCode)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("decode action list: %w", err)
+			return nil, err
 		}
 		for _, a := range page.Items {
 			if ours[a.ID] {
