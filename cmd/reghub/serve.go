@@ -142,6 +142,11 @@ type hub struct {
 }
 
 func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logger) (*hub, error) {
+	if cfg.Relay.Lease != 0 && cfg.Relay.Lease < cfg.Relay.SendTimeout+time.Second {
+		// A claim that runs out while its exchange is still under way would
+		// let another relay send the same message meanwhile.
+		return nil, fmt.Errorf("--claim-lease %s must exceed --send-timeout %s by at least 1s", cfg.Relay.Lease, cfg.Relay.SendTimeout)
+	}
 	if err := postgres.MigrateURL(ctx, dbURL); err != nil {
 		return nil, fmt.Errorf("apply migrations: %w", err)
 	}

@@ -511,3 +511,16 @@ func (e *Env) CheckExactlyOnceInOrder(name string, in upstream.Inspection, subs 
 		e.T.Errorf("%s: applied_count %d but %d entries", name, in.AppliedCount, len(in.Applied))
 	}
 }
+
+// StartReplica starts one more `reghub serve` process beside the running
+// ones: the same flags, database and simulators as StartHub, on a new free
+// port of its own (its API at the returned Hub's Base). Like every hub of
+// the test it is stopped at cleanup and its output goes to Logs. e.Addr is
+// left as it was; call StartReplica while nothing else reads e.Addr.
+func (e *Env) StartReplica() *Hub {
+	e.T.Helper()
+	addr := e.Addr
+	defer func() { e.Addr = addr }()
+	e.Addr = fmt.Sprintf("127.0.0.1:%d", FreePort(e.T))
+	return e.StartHub()
+}
