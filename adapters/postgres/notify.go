@@ -14,12 +14,14 @@ import (
 // recordStatusChanges makes the status changes known, in tx: a lifecycle
 // event each, and a webhook notification through the outbox for each
 // change whose client has a webhook. Everything commits with the change.
-func recordStatusChanges(ctx context.Context, tx pgx.Tx, events []LifecycleEvent) error {
+// The notifications are queued not ready; it returns their ids for the
+// caller to mark the heads (settle) under the persons' locks.
+func recordStatusChanges(ctx context.Context, tx pgx.Tx, events []LifecycleEvent) ([]uuid.UUID, error) {
 	if len(events) == 0 {
-		return nil
+		return nil, nil
 	}
 	if err := PublishLifecycle(ctx, tx, events); err != nil {
-		return err
+		return nil, err
 	}
 	ids := make([]uuid.UUID, len(events))
 	actionIDs := make([]uuid.UUID, len(events))
@@ -27,18 +29,17 @@ func recordStatusChanges(ctx context.Context, tx pgx.Tx, events []LifecycleEvent
 	for i, e := range events {
 		id, err := uuid.NewV7()
 		if err != nil {
-			return fmt.Errorf("notification id: %w", err)
+			return nil, fmt.Errorf("notification id: %w", err)
 		}
 		b, err := json.Marshal(e)
 		if err != nil {
-			return fmt.Errorf("encode notification: %w", err)
+			return nil, fmt.Errorf("encode notification: %w", err)
 		}
 		ids[i], actionIDs[i], payloads[i] = id, e.ActionID, string(b)
 	}
 	// person_key keeps one person's notifications in order, like deliveries:
-	// they are queued not ready and the heads marked after, since a row
-	// cannot see the others this statement inserts. The caller holds the
-	// persons' locks (lockActions).
+	// they are queued not ready and the heads marked after (settle), since a
+	// row cannot see the others this statement inserts.
 	rows, err := tx.Query(ctx, `
 		INSERT INTO outbox_messages (id, action_id, destination, person_key, state, due_at, created_at, updated_at, payload, counts_for_status, ready)
 		SELECT n.id, a.id, $4, a.person_key, 'pending', now(), now(), now(), n.payload, false, false
@@ -49,14 +50,11 @@ func recordStatusChanges(ctx context.Context, tx pgx.Tx, events []LifecycleEvent
 		ORDER BY n.ord
 		RETURNING id`, ids, actionIDs, payloads, string(action.DestWebhook))
 	if err != nil {
-		return fmt.Errorf("queue webhook notifications: %w", err)
+		return nil, fmt.Errorf("queue webhook notifications: %w", err)
 	}
 	queued, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 	if err != nil {
-		return fmt.Errorf("queue webhook notifications: %w", err)
+		return nil, fmt.Errorf("queue webhook notifications: %w", err)
 	}
-	if len(queued) > 0 {
-		return promoteHeads(ctx, tx, queued)
-	}
-	return nil
+	return queued, nil
 }

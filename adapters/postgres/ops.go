@@ -195,21 +195,20 @@ func lockActions(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) error {
 		) s`, ids); err != nil {
 		return fmt.Errorf("lock actions: %w", err)
 	}
-	rows, err := tx.Query(ctx, `SELECT person_key FROM actions WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
-	if err != nil {
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM actions WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids); err != nil {
 		return fmt.Errorf("lock actions: %w", err)
 	}
-	persons, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return fmt.Errorf("lock actions: %w", err)
-	}
-	// Then the persons' queues, as an accept takes them: resolving a message
-	// and marking the next head must not interleave with an accept deciding
-	// whether its message is a head.
+	return nil
+}
+
+// lockPersons takes the queue locks of the actions' persons, as an accept
+// takes them: marking the next head must not interleave with an accept
+// deciding whether its message is a head. Taken after lockActions.
+func lockPersons(ctx context.Context, tx pgx.Tx, actionIDs []uuid.UUID) error {
 	if _, err := tx.Exec(ctx, `
 		SELECT pg_advisory_xact_lock(k) FROM (
-			SELECT DISTINCT hashtextextended(p, 0) AS k FROM unnest($1::text[]) AS p ORDER BY k
-		) s`, persons); err != nil {
+			SELECT DISTINCT hashtextextended(person_key, 0) AS k FROM actions WHERE id = ANY($1) ORDER BY k
+		) s`, actionIDs); err != nil {
 		return fmt.Errorf("lock persons: %w", err)
 	}
 	return nil
@@ -256,7 +255,11 @@ func (s *Store) Retry(ctx context.Context, st ops.Step, ids []uuid.UUID, f *ops.
 				return fmt.Errorf("retry deliveries: %w", err)
 			}
 			n = int(tag.RowsAffected())
-			if _, err := deriveStatus(ctx, tx, actionIDs); err != nil {
+			_, notes, err := deriveStatus(ctx, tx, actionIDs)
+			if err != nil {
+				return err
+			}
+			if err := settle(ctx, tx, actionIDs, notes); err != nil {
 				return err
 			}
 		}
@@ -308,9 +311,7 @@ func (s *Store) CancelAction(ctx context.Context, st ops.Step, actionID uuid.UUI
 		if err != nil {
 			return fmt.Errorf("cancel deliveries: %w", err)
 		}
-		if err := promoteHeads(ctx, tx, cancelled); err != nil {
-			return err
-		}
+
 		var kind, clientID string
 		var at time.Time
 		if err := tx.QueryRow(ctx, `
@@ -320,8 +321,12 @@ func (s *Store) CancelAction(ctx context.Context, st ops.Step, actionID uuid.UUI
 			return fmt.Errorf("cancel action: %w", err)
 		}
 		// The local registry hears of the cancellation through the event.
-		if err := recordStatusChanges(ctx, tx, []LifecycleEvent{{ActionID: actionID, Status: action.StatusCancelled,
-			Kind: action.Kind(kind), ClientID: clientID, Reason: st.Reason, At: at}}); err != nil {
+		notes, err := recordStatusChanges(ctx, tx, []LifecycleEvent{{ActionID: actionID, Status: action.StatusCancelled,
+			Kind: action.Kind(kind), ClientID: clientID, Reason: st.Reason, At: at}})
+		if err != nil {
+			return err
+		}
+		if err := settle(ctx, tx, []uuid.UUID{actionID}, append(cancelled, notes...)); err != nil {
 			return err
 		}
 		return insertStep(ctx, tx, st)
@@ -353,16 +358,17 @@ func (s *Store) Acknowledge(ctx context.Context, st ops.Step, messageID uuid.UUI
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("%w: delivery %s is already resolved", ops.ErrConflict, messageID)
 		}
-		if err := promoteHeads(ctx, tx, []uuid.UUID{messageID}); err != nil {
-			return err
-		}
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO delivery_attempts (message_id, attempt, stage, started_at, duration_us, outcome, detail)
 			VALUES ($1, $2, 'manual', $3, 0, 'acknowledged_by_operator', $4)`,
 			messageID, attempts, st.At, "ref="+reference+" by "+st.Actor+": "+st.Reason); err != nil {
 			return fmt.Errorf("record manual acknowledgement: %w", err)
 		}
-		if _, err := deriveStatus(ctx, tx, []uuid.UUID{actionID}); err != nil {
+		_, notes, err := deriveStatus(ctx, tx, []uuid.UUID{actionID})
+		if err != nil {
+			return err
+		}
+		if err := settle(ctx, tx, []uuid.UUID{actionID}, append([]uuid.UUID{messageID}, notes...)); err != nil {
 			return err
 		}
 		return insertStep(ctx, tx, st)

@@ -351,16 +351,17 @@ func (s *Store) Complete(ctx context.Context, results []outbox.Result) ([]outbox
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 			return fmt.Errorf("write delivery results: %w", err)
 		}
-		ids := make([]uuid.UUID, len(results))
-		for i, r := range results {
-			ids[i] = r.MessageID
-		}
-		if err := promoteHeads(ctx, tx, ids); err != nil {
+		var notes []uuid.UUID
+		var err error
+		changes, notes, err = deriveStatus(ctx, tx, actionIDs)
+		if err != nil {
 			return err
 		}
-		var err error
-		changes, err = deriveStatus(ctx, tx, actionIDs)
-		return err
+		ids := make([]uuid.UUID, 0, len(results)+len(notes))
+		for _, r := range results {
+			ids = append(ids, r.MessageID)
+		}
+		return settle(ctx, tx, actionIDs, append(ids, notes...))
 	})
 	if err != nil {
 		return nil, err
@@ -368,10 +369,24 @@ func (s *Store) Complete(ctx context.Context, results []outbox.Result) ([]outbox
 	return changes, nil
 }
 
+// settle ends a transaction that resolved or queued messages: it takes the
+// locks of the actions' persons — late, so that accepts for those persons
+// wait only for the commit — and marks the heads of the queues the given
+// messages belong to.
+func settle(ctx context.Context, tx pgx.Tx, actionIDs, messageIDs []uuid.UUID) error {
+	if len(messageIDs) == 0 {
+		return nil
+	}
+	if err := lockPersons(ctx, tx, actionIDs); err != nil {
+		return err
+	}
+	return promoteHeads(ctx, tx, messageIDs)
+}
+
 // promoteHeads marks the head of each queue (destination, person) that one
 // of the given messages belongs to: after a message is resolved the next
 // one may be claimed. Heads that are ready already are left alone. The
-// caller holds the persons' locks (lockActions).
+// caller holds the persons' locks.
 func promoteHeads(ctx context.Context, tx pgx.Tx, messageIDs []uuid.UUID) error {
 	if _, err := tx.Exec(ctx, `
 		UPDATE outbox_messages m SET ready = true
@@ -396,7 +411,9 @@ func promoteHeads(ctx context.Context, tx pgx.Tx, messageIDs []uuid.UUID) error 
 // when every destination acknowledged, pending otherwise. Cancelled stays.
 // Each change is published as a lifecycle event in tx, so the event commits
 // with the change or not at all, whichever caller derived it.
-func deriveStatus(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) ([]outbox.StatusChange, error) {
+//
+// It returns the notifications it queued, for settle.
+func deriveStatus(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) ([]outbox.StatusChange, []uuid.UUID, error) {
 	rows, err := tx.Query(ctx, `
 		UPDATE actions a SET
 			status = s.status,
@@ -416,7 +433,7 @@ func deriveStatus(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) ([]outbox.Sta
 		WHERE a.id = s.action_id AND a.status <> 'cancelled' AND a.status <> s.status
 		RETURNING a.id, a.status, a.kind, a.client_id, a.status_reason, a.updated_at`, ids)
 	if err != nil {
-		return nil, fmt.Errorf("derive action status: %w", err)
+		return nil, nil, fmt.Errorf("derive action status: %w", err)
 	}
 	var (
 		changes []outbox.StatusChange
@@ -427,17 +444,18 @@ func deriveStatus(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) ([]outbox.Sta
 		var st, kind string
 		if err := rows.Scan(&e.ActionID, &st, &kind, &e.ClientID, &e.Reason, &e.At); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("scan status change: %w", err)
+			return nil, nil, fmt.Errorf("scan status change: %w", err)
 		}
 		e.Status, e.Kind = action.Status(st), action.Kind(kind)
 		changes = append(changes, outbox.StatusChange{ActionID: e.ActionID, Status: e.Status})
 		events = append(events, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("derive action status: %w", err)
+		return nil, nil, fmt.Errorf("derive action status: %w", err)
 	}
-	if err := recordStatusChanges(ctx, tx, events); err != nil {
-		return nil, err
+	notes, err := recordStatusChanges(ctx, tx, events)
+	if err != nil {
+		return nil, nil, err
 	}
-	return changes, nil
+	return changes, notes, nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/reghub/reghub/adapters/postgres/pgcluster"
 	soapclient "github.com/reghub/reghub/adapters/soap"
 	"github.com/reghub/reghub/adapters/webhook"
+	"github.com/reghub/reghub/auth"
 	"github.com/reghub/reghub/mapping"
 	"github.com/reghub/reghub/ops"
 	"github.com/reghub/reghub/outbox"
@@ -184,7 +185,7 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	api := httpapi.Handler(httpapi.Deps{
-		Actions: svc, Ops: opsSvc, Clients: store, Logger: log, Feed: action.NewFeed(store, 100*time.Millisecond),
+		Actions: svc, Ops: opsSvc, Clients: auth.NewCached(store, 5*time.Second), Logger: log, Feed: action.NewFeed(store, 100*time.Millisecond),
 		Ready: func(ctx context.Context) error {
 			cur, latest, err := postgres.SchemaVersion(ctx, pool)
 			if err != nil {
