@@ -318,38 +318,8 @@ func (s *Store) Complete(ctx context.Context, results []outbox.Result) ([]outbox
 		if err := lockActions(ctx, tx, actionIDs); err != nil {
 			return err
 		}
-		batch := &pgx.Batch{}
-		for _, r := range results {
-			var dueAt *time.Time
-			if !r.DueAt.IsZero() {
-				dueAt = &r.DueAt
-			}
-			batch.Queue(`
-				WITH upd AS (
-					UPDATE outbox_messages SET
-						state = $3,
-						due_at = COALESCE($4, due_at),
-						receipt = $5,
-						ack_deadline = $6,
-						upstream_ref = CASE WHEN $7 = '' THEN upstream_ref ELSE $7 END,
-						last_error = $8,
-						error_class = $9,
-						sent_at = CASE WHEN $10 THEN COALESCE(sent_at, now()) ELSE sent_at END,
-						acked_at = CASE WHEN $3 = 'acknowledged' THEN now() ELSE acked_at END,
-						claim_token = NULL,
-						updated_at = now()
-					WHERE id = $1 AND claim_token = $2
-					RETURNING id
-				)
-				INSERT INTO delivery_attempts (message_id, attempt, stage, started_at, duration_us, outcome, error_class, detail)
-				SELECT id, $11, $12, $13, $14, $15, $16, $17 FROM upd`,
-				r.MessageID, r.ClaimToken, string(r.State), dueAt, r.Receipt, r.AckDeadline, r.UpstreamRef,
-				r.LastError, string(r.ErrorClass), r.Sent,
-				r.Attempt.Number, string(r.Attempt.Stage), r.Attempt.StartedAt, r.Attempt.Duration.Microseconds(),
-				r.Attempt.Outcome, string(r.Attempt.ErrorClass), r.Attempt.Detail)
-		}
-		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-			return fmt.Errorf("write delivery results: %w", err)
+		if err := writeResults(ctx, tx, results); err != nil {
+			return err
 		}
 		var notes []uuid.UUID
 		var err error
@@ -367,6 +337,68 @@ func (s *Store) Complete(ctx context.Context, results []outbox.Result) ([]outbox
 		return nil, err
 	}
 	return changes, nil
+}
+
+// writeResults writes a batch of results, and their attempts, in one
+// set-based statement. A result whose claim token no longer matches (its
+// lease was lost to another relay) changes nothing and records nothing.
+func writeResults(ctx context.Context, tx pgx.Tx, results []outbox.Result) error {
+	n := len(results)
+	var (
+		ids, tokens                      = make([]uuid.UUID, n), make([]uuid.UUID, n)
+		states, receipts, refs, lastErrs = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		classes, stages, outcomes        = make([]string, n), make([]string, n), make([]string, n)
+		attemptClasses, details          = make([]string, n), make([]string, n)
+		dueAts, ackDeadlines             = make([]*time.Time, n), make([]*time.Time, n)
+		startedAts                       = make([]time.Time, n)
+		sent                             = make([]bool, n)
+		attempts                         = make([]int32, n)
+		durations                        = make([]int64, n)
+	)
+	for i, r := range results {
+		ids[i], tokens[i], states[i] = r.MessageID, r.ClaimToken, string(r.State)
+		if !r.DueAt.IsZero() {
+			d := r.DueAt
+			dueAts[i] = &d
+		}
+		receipts[i], ackDeadlines[i], refs[i] = r.Receipt, r.AckDeadline, r.UpstreamRef
+		lastErrs[i], classes[i], sent[i] = r.LastError, string(r.ErrorClass), r.Sent
+		attempts[i], stages[i], startedAts[i] = int32(r.Attempt.Number), string(r.Attempt.Stage), r.Attempt.StartedAt
+		durations[i], outcomes[i] = r.Attempt.Duration.Microseconds(), r.Attempt.Outcome
+		attemptClasses[i], details[i] = string(r.Attempt.ErrorClass), r.Attempt.Detail
+	}
+	if _, err := tx.Exec(ctx, `
+		WITH r AS (
+			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::timestamptz[],
+			                     $7::text[], $8::text[], $9::text[], $10::bool[], $11::int[], $12::text[],
+			                     $13::timestamptz[], $14::bigint[], $15::text[], $16::text[], $17::text[])
+			  AS r(id, token, state, due_at, receipt, ack_deadline, upstream_ref, last_error, error_class, sent,
+			       attempt, stage, started_at, duration_us, outcome, attempt_class, detail)
+		), upd AS (
+			UPDATE outbox_messages m SET
+				state = r.state,
+				due_at = COALESCE(r.due_at, m.due_at),
+				receipt = r.receipt,
+				ack_deadline = r.ack_deadline,
+				upstream_ref = CASE WHEN r.upstream_ref = '' THEN m.upstream_ref ELSE r.upstream_ref END,
+				last_error = r.last_error,
+				error_class = r.error_class,
+				sent_at = CASE WHEN r.sent THEN COALESCE(m.sent_at, now()) ELSE m.sent_at END,
+				acked_at = CASE WHEN r.state = 'acknowledged' THEN now() ELSE m.acked_at END,
+				claim_token = NULL,
+				updated_at = now()
+			FROM r
+			WHERE m.id = r.id AND m.claim_token = r.token
+			RETURNING m.id
+		)
+		INSERT INTO delivery_attempts (message_id, attempt, stage, started_at, duration_us, outcome, error_class, detail)
+		SELECT r.id, r.attempt, r.stage, r.started_at, r.duration_us, r.outcome, r.attempt_class, r.detail
+		FROM r JOIN upd ON upd.id = r.id`,
+		ids, tokens, states, dueAts, receipts, ackDeadlines, refs, lastErrs, classes, sent,
+		attempts, stages, startedAts, durations, outcomes, attemptClasses, details); err != nil {
+		return fmt.Errorf("write delivery results: %w", err)
+	}
+	return nil
 }
 
 // settle ends a transaction that resolved or queued messages: it takes the
