@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -98,6 +99,12 @@ type load struct {
 
 	retries atomic.Int64 // resends after a connection error or 5xx
 	failed  atomic.Int64 // actions never accepted
+
+	// The hubs sent to, in turn (one unless several replicas serve), and
+	// how many actions each accepted.
+	turn   atomic.Uint64
+	live   []string
+	byBase map[string]int
 }
 
 type loadOpts struct {
@@ -107,6 +114,9 @@ type loadOpts struct {
 	max int
 	// pace is each worker's pause between two actions.
 	pace time.Duration
+	// bases are the hubs' base URLs, each action sent to the next in turn
+	// (and resent to the one after); empty: the env's hub.
+	bases []string
 }
 
 // patience bounds how long one action is resent before the test fails.
@@ -115,7 +125,10 @@ const patience = 90 * time.Second
 func startLoad(t *testing.T, e *hubtest.Env, o loadOpts) *load {
 	l := &load{
 		t: t, e: e, stop: make(chan struct{}), abort: make(chan struct{}), acceptedAt: map[string]time.Time{},
-		client: &http.Client{Timeout: 10 * time.Second},
+		client: &http.Client{Timeout: 10 * time.Second}, live: slices.Clone(o.bases), byBase: map[string]int{},
+	}
+	if len(l.live) == 0 {
+		l.live = []string{"http://" + e.Addr}
 	}
 	t.Cleanup(func() { // a test that ends early must not leave the load behind
 		close(l.abort)
@@ -186,7 +199,8 @@ func (l *load) submit(body []byte) bool {
 	deadline := time.Now().Add(patience)
 	var last string
 	for {
-		req, err := http.NewRequest(http.MethodPost, "http://"+l.e.Addr+"/v1/actions", bytes.NewReader(body))
+		base := l.next()
+		req, err := http.NewRequest(http.MethodPost, base+"/v1/actions", bytes.NewReader(body))
 		if err != nil {
 			l.t.Errorf("request: %v", err)
 			return false
@@ -214,6 +228,7 @@ func (l *load) submit(body []byte) bool {
 				sub:       sub,
 			})
 			l.acceptedAt[a.ID] = time.Now()
+			l.byBase[base]++
 			l.mu.Unlock()
 			return true
 		case err != nil:
@@ -237,6 +252,27 @@ func (l *load) submit(body []byte) bool {
 			return false
 		}
 	}
+}
+
+// next returns the hub to send to now.
+func (l *load) next() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.live[int(l.turn.Add(1))%len(l.live)]
+}
+
+// drop takes a hub out of the rotation.
+func (l *load) drop(base string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.live = slices.DeleteFunc(l.live, func(b string) bool { return b == base })
+}
+
+// perHub returns how many actions each hub accepted.
+func (l *load) perHub() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.byBase)
 }
 
 // count returns the number of actions accepted so far.

@@ -2,26 +2,15 @@ package faults
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"hash/fnv"
-	"io"
-	"maps"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/reghub/reghub/action"
-	"github.com/reghub/reghub/simulators/localregistry"
 	"github.com/reghub/reghub/simulators/upstream"
 	"github.com/reghub/reghub/test/hubtest"
 )
@@ -54,7 +43,7 @@ func TestReplicasShareWorkAndSurviveSIGKILL(t *testing.T) {
 	}
 	t.Logf("replicas: %v", bases)
 
-	l := startReplicaLoad(t, e.Token, bases, int64(seed), 4, 10*time.Millisecond)
+	l := startLoad(t, e, loadOpts{seed: int64(seed), workers: 4, pace: 10 * time.Millisecond, bases: bases})
 
 	// The work is shared: every replica's relay has delivered.
 	waitFor(t, "every replica delivered", 20*time.Second, func() error {
@@ -156,7 +145,7 @@ func TestReplicasShareWorkAndSurviveSIGKILL(t *testing.T) {
 		}
 	}
 	checkInvariants(t, e, subs, expect{settledClean: true})
-	perReplica := l.perReplica()
+	perReplica := l.perHub()
 	for i, b := range bases {
 		if perReplica[b] == 0 {
 			t.Errorf("replica %d accepted no action", i)
@@ -233,193 +222,4 @@ func claimsByToken(t *testing.T, e *hubtest.Env) map[string]int {
 		out[tok]++
 	}
 	return out
-}
-
-// replicaLoad is the fault suite's load (see load) spread over several
-// hubs: each worker owns the persons whose key hashes to it and submits
-// their actions one at a time, in the generator's order, each to the next
-// live replica in turn. An action met by a connection error or a 5xx is
-// resent, under the same Idempotency-Key, to the next live replica.
-type replicaLoad struct {
-	t      *testing.T
-	token  string
-	client *http.Client
-	stop   chan struct{}
-	abort  chan struct{}
-	done   sync.WaitGroup
-	turn   atomic.Uint64
-
-	mu      sync.Mutex
-	live    []string
-	subs    []accepted
-	byBase  map[string]int
-	stopped bool
-
-	retries atomic.Int64
-}
-
-func startReplicaLoad(t *testing.T, token string, bases []string, seed int64, workers int, pace time.Duration) *replicaLoad {
-	l := &replicaLoad{t: t, token: token, client: &http.Client{Timeout: 10 * time.Second},
-		stop: make(chan struct{}), abort: make(chan struct{}), live: slices.Clone(bases), byBase: map[string]int{}}
-	t.Cleanup(func() {
-		close(l.abort)
-		l.halt()
-		l.done.Wait()
-	})
-	queues := make([]chan []byte, workers)
-	for i := range queues {
-		queues[i] = make(chan []byte, 8)
-	}
-	l.done.Add(1)
-	go func() {
-		defer l.done.Done()
-		defer func() {
-			for _, q := range queues {
-				close(q)
-			}
-		}()
-		gen := localregistry.NewGenerator(seed, time.Now())
-		for {
-			body := gen.NextJSON()
-			var sub action.Submission
-			if err := json.Unmarshal(body, &sub); err != nil {
-				t.Errorf("generated body: %v", err)
-				return
-			}
-			h := fnv.New32a()
-			h.Write([]byte(hubtest.PersonKey(sub.Person)))
-			select {
-			case queues[int(h.Sum32())%workers] <- body:
-			case <-l.stop:
-				return
-			}
-		}
-	}()
-	for _, q := range queues {
-		l.done.Add(1)
-		go func() {
-			defer l.done.Done()
-			for body := range q {
-				select {
-				case <-l.stop:
-					return
-				default:
-				}
-				if !l.submit(body) {
-					for range q {
-					}
-					return
-				}
-				select {
-				case <-time.After(pace):
-				case <-l.stop:
-				}
-			}
-		}()
-	}
-	return l
-}
-
-// next returns the replica to send to now.
-func (l *replicaLoad) next() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.live[int(l.turn.Add(1))%len(l.live)]
-}
-
-// drop takes a replica out of the rotation.
-func (l *replicaLoad) drop(base string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.live = slices.DeleteFunc(l.live, func(b string) bool { return b == base })
-}
-
-func (l *replicaLoad) submit(body []byte) bool {
-	var sub action.Submission
-	_ = json.Unmarshal(body, &sub)
-	key := uuid.NewString()
-	deadline := time.Now().Add(patience)
-	var last string
-	for {
-		base := l.next()
-		req, err := http.NewRequest(http.MethodPost, base+"/v1/actions", bytes.NewReader(body))
-		if err != nil {
-			l.t.Errorf("request: %v", err)
-			return false
-		}
-		req.Header.Set("Authorization", "Bearer "+l.token)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", key)
-		resp, err := l.client.Do(req)
-		var raw []byte
-		if err == nil {
-			raw, err = io.ReadAll(resp.Body)
-			resp.Body.Close()
-		}
-		switch {
-		case err == nil && (resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK):
-			var a hubtest.ActionView
-			if err := json.Unmarshal(raw, &a); err != nil || a.ID == "" || a.Reference == "" {
-				l.t.Errorf("accepted action %q: %v", raw, err)
-				return false
-			}
-			l.mu.Lock()
-			l.subs = append(l.subs, accepted{
-				Submitted: hubtest.Submitted{ID: a.ID, Reference: a.Reference, Person: hubtest.PersonKey(sub.Person)},
-				sub:       sub,
-			})
-			l.byBase[base]++
-			l.mu.Unlock()
-			return true
-		case err != nil:
-			last = err.Error()
-		case resp.StatusCode >= 500:
-			last = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, raw)
-		default:
-			l.t.Errorf("submission refused by %s: HTTP %d: %s", base, resp.StatusCode, raw)
-			return false
-		}
-		l.retries.Add(1)
-		if time.Now().After(deadline) {
-			l.t.Errorf("action not accepted after resending it for %s; last answer: %s", patience, last)
-			return false
-		}
-		select {
-		case <-time.After(50 * time.Millisecond):
-		case <-l.abort:
-			return false
-		}
-	}
-}
-
-func (l *replicaLoad) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.subs)
-}
-
-func (l *replicaLoad) perReplica() map[string]int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return maps.Clone(l.byBase)
-}
-
-func (l *replicaLoad) halt() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.stopped {
-		l.stopped = true
-		close(l.stop)
-	}
-}
-
-// finish stops the load (an action being resent is seen through to its
-// 2xx) and returns the accepted actions, in per-person submission order.
-func (l *replicaLoad) finish() []accepted {
-	l.halt()
-	l.done.Wait()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.t.Logf("load: %d actions accepted, %d resends", len(l.subs), l.retries.Load())
-	return slices.Clone(l.subs)
 }
