@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hooklift/gowsdl/soap"
 
 	"github.com/reghub/reghub/action"
@@ -133,6 +134,15 @@ func (b *base) client(h xroad.Headers) *soap.Client {
 	return c
 }
 
+// pollHeaders are the X-Road headers of a status poll. Each poll is a
+// message of its own on the bus, so it gets a fresh id; the body still
+// names the original message.
+func (b *base) pollHeaders(meta mapping.Meta, official action.Official) xroad.Headers {
+	h := mapping.StatusHeaders(b.dest, b.identity, meta, official)
+	h.ID = uuid.NewString()
+	return h
+}
+
 // op names a call in error texts: "dms OtgToDms, message <id>".
 func (b *base) op(operation string, m outbox.Message) string {
 	return fmt.Sprintf("%s %s, message %s", b.dest, operation, m.ID)
@@ -210,7 +220,7 @@ func (s *dmsSender) Poll(ctx context.Context, m outbox.Message) (outbox.Reply, e
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	port := dms.NewOtgToDmsPort(s.client(mapping.StatusHeaders(s.dest, s.identity, meta, sub.Official)))
+	port := dms.NewOtgToDmsPort(s.client(s.pollHeaders(meta, sub.Official)))
 	res, err := port.OtgToDmsStatusContext(ctx, req)
 	if err != nil {
 		return outbox.Reply{}, classify(ctx, op, err)
@@ -292,7 +302,7 @@ func (s *eddrSender) Poll(ctx context.Context, m outbox.Message) (outbox.Reply, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	port := eddr.NewEddrResidencePort(s.client(mapping.StatusHeaders(s.dest, s.identity, meta, sub.Official)))
+	port := eddr.NewEddrResidencePort(s.client(s.pollHeaders(meta, sub.Official)))
 	res, err := port.GetChangeStatusContext(ctx, req)
 	if err != nil {
 		return outbox.Reply{}, classify(ctx, op, err)

@@ -463,6 +463,12 @@ func TestXRoadHeaders(t *testing.T) {
 				action.DestMigrationService: "OtgToDmsStatus",
 				action.DestNationalRegistry: "GetChangeStatus",
 			}[k.dest]
+			// A poll is a message of its own: a fresh X-Road id, not the
+			// delivery's; everything else as for the delivery.
+			if polled.headers.ID == "" || polled.headers.ID == m.ID.String() {
+				t.Errorf("poll X-Road id %q: want a fresh id, not the message's", polled.headers.ID)
+			}
+			want.ID = polled.headers.ID
 			if polled.headers != want {
 				t.Errorf("poll headers\n got %+v\nwant %+v", polled.headers, want)
 			}
