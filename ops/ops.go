@@ -370,3 +370,13 @@ func (s *Service) Steps(ctx context.Context, target string, limit int) ([]Step, 
 	}
 	return s.store.Steps(ctx, target, limit)
 }
+
+// ActivityBucket counts the attempts one destination's deliveries made in
+// one time bucket: those the upstream (or an operator) acknowledged and
+// those that failed or were rejected.
+type ActivityBucket struct {
+	Start        time.Time
+	Destination  string
+	Acknowledged int
+	Failed       int
+}

@@ -113,8 +113,8 @@ func runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("reghub demo\n  API:         %s  (try: curl -H 'Authorization: Bearer <registry token>' %s/v1/actions)\n  metrics:     %s/metrics\n  DMS sim:     %s/inspect\n  EDDR sim:    %s/inspect\n  credentials: %s\n  log:         %s\n",
-		base, base, base, sims.DMSURL, sims.EDDRURL, credPath, logPath)
+	fmt.Printf("reghub demo\n  API:         %s  (try: curl -H 'Authorization: Bearer <registry token>' %s/v1/actions)\n  console:     %s/console/  (sign in with the operator token from the credentials file)\n  metrics:     %s/metrics\n  DMS sim:     %s/inspect\n  EDDR sim:    %s/inspect\n  credentials: %s\n  log:         %s\n",
+		base, base, base, base, sims.DMSURL, sims.EDDRURL, credPath, logPath)
 
 	if *actions > 0 {
 		fmt.Printf("sending %d synthetic actions…\n", *actions)

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/reghub/reghub/action"
+	"github.com/reghub/reghub/adapters/console"
 	"github.com/reghub/reghub/adapters/httpapi"
 	"github.com/reghub/reghub/adapters/lifecycle"
 	"github.com/reghub/reghub/adapters/metrics"
@@ -197,7 +198,13 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 			return nil
 		},
 	})
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+	// The operator console lives in the same binary, under /console.
+	mux := http.NewServeMux()
+	con := console.Handler(console.Deps{Ops: opsSvc, Clients: auth.NewCached(store, 5*time.Second), Activity: store, Logger: log})
+	mux.Handle("/console/", con)
+	mux.Handle("/console", con)
+	mux.Handle("/", api)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
 
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	h := &hub{Addr: ln.Addr().String(), Store: store, pool: pool, sqlDB: sqlDB, srv: srv, cancel: cancel, done: make(chan error, 2), log: log}
