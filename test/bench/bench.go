@@ -49,7 +49,8 @@ type world struct {
 	cluster   *pgcluster.Cluster
 	admin     *pgxpool.Pool
 	dms, eddr *httptest.Server
-	root      string // the hub's module root
+	dmsEngine *upstream.Engine // the ДМС simulator's state, for the drain scenario's outage
+	root      string           // the hub's module root
 }
 
 func runBench(ctx context.Context, o options) error {
@@ -95,10 +96,16 @@ func runBench(ctx context.Context, o options) error {
 
 	quiet := slog.New(slog.DiscardHandler)
 	sim := upstream.Config{Latency: o.Latency}
-	w.dms = httptest.NewServer(dmssim.New(sim, quiet).Handler())
+	dmsSim := dmssim.New(sim, quiet)
+	w.dmsEngine = dmsSim.Engine()
+	w.dms = httptest.NewServer(dmsSim.Handler())
 	defer w.dms.Close()
 	w.eddr = httptest.NewServer(eddrsim.New(sim, quiet).Handler())
 	defer w.eddr.Close()
+
+	if o.Drain > 0 {
+		return w.runDrain(ctx)
+	}
 
 	var results []result
 	for _, c := range []struct {
@@ -202,44 +209,84 @@ func (w *world) load(ctx context.Context, name, base, token string, p *process) 
 	}, nil
 }
 
-func (w *world) runReghub(ctx context.Context) (result, error) {
+// buildReghub builds `reghub serve` from this tree once.
+func (w *world) buildReghub(ctx context.Context) (string, error) {
 	bin := filepath.Join(w.tmp, "reghub")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
 	fmt.Fprintln(os.Stderr, "building the hub binary")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/reghub")
 	build.Dir, build.Stdout, build.Stderr = w.root, os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		return result{}, fmt.Errorf("go build: %w", err)
+		return "", fmt.Errorf("go build: %w", err)
 	}
-	url, err := w.freshDB(ctx, "bench_reghub")
+	return bin, nil
+}
+
+// hub is a running reghub serve on a fresh database.
+type hub struct {
+	p           *process
+	base, token string
+	pool        *pgxpool.Pool // the hub's database, for the harness's own queries
+}
+
+func (h *hub) close() {
+	h.p.stop()
+	h.pool.Close()
+}
+
+// startReghub starts reghub serve on a fresh database named db, with extra
+// flags after the harness's own.
+func (w *world) startReghub(ctx context.Context, db string, extra ...string) (*hub, error) {
+	bin, err := w.buildReghub(ctx)
 	if err != nil {
-		return result{}, err
+		return nil, err
+	}
+	url, err := w.freshDB(ctx, db)
+	if err != nil {
+		return nil, err
 	}
 	if err := postgres.MigrateURL(ctx, url); err != nil {
-		return result{}, err
+		return nil, err
 	}
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
-		return result{}, err
+		return nil, err
 	}
-	defer pool.Close()
 	token, err := auth.Register(ctx, postgres.New(pool), "bench-registry", "Benchmark registry", auth.RoleRegistry)
 	if err != nil {
-		return result{}, err
+		pool.Close()
+		return nil, err
 	}
 	addr, err := freeAddr()
 	if err != nil {
-		return result{}, err
+		pool.Close()
+		return nil, err
 	}
-	p, err := w.start("reghub", bin, "serve", "--listen", addr, "--database-url", url,
-		"--dms-url", w.dms.URL+"/soap", "--eddr-url", w.eddr.URL+"/soap", "--log-level", "warn")
+	args := append([]string{"serve", "--listen", addr, "--database-url", url,
+		"--dms-url", w.dms.URL + "/soap", "--eddr-url", w.eddr.URL + "/soap", "--log-level", "warn"}, extra...)
+	p, err := w.start(db, bin, args...)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	h := &hub{p: p, base: "http://" + addr, token: token, pool: pool}
+	if err := waitReady(ctx, h.base+"/readyz", 30*time.Second, p.exited); err != nil {
+		h.close()
+		return nil, fmt.Errorf("%w\n%s", err, w.logTail(db))
+	}
+	return h, nil
+}
+
+func (w *world) runReghub(ctx context.Context) (result, error) {
+	h, err := w.startReghub(ctx, "bench_reghub")
 	if err != nil {
 		return result{}, err
 	}
-	defer p.stop()
-	if err := waitReady(ctx, "http://"+addr+"/readyz", 30*time.Second, p.exited); err != nil {
-		return result{}, fmt.Errorf("%w\n%s", err, w.logTail("reghub"))
-	}
-	r, err := w.load(ctx, "reghub", "http://"+addr, token, p)
+	defer h.close()
+	r, err := w.load(ctx, "bench_reghub", h.base, h.token, h.p)
+	r.Name = "reghub"
 	r.Note = "reghub serve, default flags"
 	return r, err
 }
@@ -448,6 +495,26 @@ func render(rs []result) string {
 }
 
 func appendDoc(o options, table string) error {
+	f, err := openDoc(o)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "\n## %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(f, "- command: `%s`\n", command())
+	fmt.Fprintf(f, "- machine: %s\n", machine())
+	fmt.Fprintf(f, "- load: %d actions per contender, %d concurrent clients; simulators answer after %s; durable cluster, synchronous_commit on\n\n",
+		o.Actions, o.Concurrency, o.Latency)
+	_, err = io.WriteString(f, table)
+	return err
+}
+
+func command() string {
+	return strings.TrimSpace("cd test/bench && go run . " + strings.Join(os.Args[1:], " "))
+}
+
+// machine describes CPUs, memory, Go and PostgreSQL.
+func machine() string {
 	mem := "?"
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
 		if m := regexp.MustCompile(`MemTotal:\s+(\d+) kB`).FindSubmatch(b); m != nil {
@@ -467,29 +534,27 @@ func appendDoc(o options, table string) error {
 			pgv = strings.TrimSpace(string(out))
 		}
 	}
-	args := strings.Join(os.Args[1:], " ")
+	return fmt.Sprintf("%d CPUs (%s), %s memory, %s/%s, %s, %s", runtime.NumCPU(), cpu, mem, runtime.GOOS, runtime.GOARCH, runtime.Version(), pgv)
+}
+
+// openDoc opens the results file for appending, writing its header first
+// if it is new.
+func openDoc(o options) (*os.File, error) {
 	newFile := false
 	if _, err := os.Stat(o.Out); err != nil {
 		newFile = true
 	}
 	if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	f, err := os.OpenFile(o.Out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer f.Close()
 	if newFile {
 		fmt.Fprint(f, docHeader)
 	}
-	fmt.Fprintf(f, "\n## %s\n\n", time.Now().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(f, "- command: `%s`\n", strings.TrimSpace("cd test/bench && go run . "+args))
-	fmt.Fprintf(f, "- machine: %d CPUs (%s), %s memory, %s/%s, %s, %s\n", runtime.NumCPU(), cpu, mem, runtime.GOOS, runtime.GOARCH, runtime.Version(), pgv)
-	fmt.Fprintf(f, "- load: %d actions per contender, %d concurrent clients; simulators answer after %s; durable cluster, synchronous_commit on\n\n",
-		o.Actions, o.Concurrency, o.Latency)
-	_, err = io.WriteString(f, table)
-	return err
+	return f, nil
 }
 
 const docHeader = `# Benchmarks

@@ -5,6 +5,10 @@
 //
 //	go run . [-actions N] [-concurrency C]
 //
+// With -drain DURATION (e.g. -drain 10m) it runs reghub only: a normal run
+// for the peak (or -peak N), then a ДМС outage of DURATION under a steady
+// -drain-rate, and measures how the backlog drains and reghub's RSS (drain.go).
+//
 // Every contender runs as its own process (reghub serve; this binary
 // re-executed with -role river or -role watermill), so its CPU time and peak
 // RSS are read from /proc alike; PostgreSQL's CPU time is read from /proc of
@@ -36,6 +40,10 @@ type options struct {
 	PgbenchSeconds       int
 	Only                 string
 	Out                  string
+	// drain scenario
+	Drain     time.Duration
+	DrainRate int
+	Peak      float64
 	// role mode: this binary as a contender process
 	Role, DatabaseURL, DMSURL, EDDRURL, Listen string
 }
@@ -50,6 +58,9 @@ func main() {
 	flag.IntVar(&o.PgbenchSeconds, "pgbench-seconds", 10, "pgbench: -T")
 	flag.StringVar(&o.Only, "only", "reghub,river,watermill,pgbench", "contenders to run, comma-separated")
 	flag.StringVar(&o.Out, "out", "../../docs/BENCHMARKS.md", "results file to append to; empty: none")
+	flag.DurationVar(&o.Drain, "drain", 0, "drain scenario: a ДМС outage this long under steady load, then measure the backlog's drain (reghub only); 0: off")
+	flag.IntVar(&o.DrainRate, "drain-rate", 300, "drain scenario: actions submitted per second during the outage")
+	flag.Float64Var(&o.Peak, "peak", 0, "drain scenario: peak actions/s to compare the drain with; 0: measure it with a normal reghub run first")
 	flag.StringVar(&o.Role, "role", "", "internal: run as the river or watermill contender process")
 	flag.StringVar(&o.DatabaseURL, "database-url", "", "internal (role mode)")
 	flag.StringVar(&o.DMSURL, "dms-url", "", "internal (role mode)")

@@ -34,7 +34,10 @@ func procTimes(pid int) (self, children float64, ppid int, err error) {
 }
 
 // peakRSS is VmHWM of a process, in bytes.
-func peakRSS(pid int) int64 {
+func peakRSS(pid int) int64 { return procStatusKB(pid, "VmHWM:") * 1024 }
+
+// procStatusKB reads one "Key: N kB" line of /proc/PID/status; 0 if absent.
+func procStatusKB(pid int, key string) int64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
@@ -42,9 +45,9 @@ func peakRSS(pid int) int64 {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), key); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb * 1024
+			return kb
 		}
 	}
 	return 0
