@@ -108,7 +108,7 @@ func DefaultConfig() Config {
 
 		CircuitThreshold:   20,
 		CircuitCooldown:    5 * time.Second,
-		CircuitMaxCooldown: 5 * time.Minute,
+		CircuitMaxCooldown: 30 * time.Second,
 	}
 }
 

@@ -72,6 +72,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Relay.RetryMax, "retry-max", def.RetryMax, "longest retry delay")
 	fs.IntVar(&c.Relay.CircuitThreshold, "circuit-threshold", def.CircuitThreshold, "consecutive upstream failures that open a destination's circuit (0: never)")
 	fs.DurationVar(&c.Relay.CircuitCooldown, "circuit-cooldown", def.CircuitCooldown, "how long an open circuit waits before probing (doubles while probes fail)")
+	fs.DurationVar(&c.Relay.CircuitMaxCooldown, "circuit-max-cooldown", def.CircuitMaxCooldown, "longest wait of an open circuit before a probe: a recovered upstream waits at most this long")
 	fs.DurationVar(&c.Relay.Lease, "claim-lease", 0, "how long a claimed message is held before another relay may take it (0: twice the send timeout plus 5s)")
 }
 
