@@ -51,6 +51,9 @@ type world struct {
 	dms, eddr *httptest.Server
 	dmsEngine *upstream.Engine // the ДМС simulator's state, for the drain scenario's outage
 	root      string           // the hub's module root
+	// prepare, if set, runs on the hub's migrated database before reghub
+	// serve starts (the history scenario's fill).
+	prepare func(ctx context.Context, pool *pgxpool.Pool) error
 }
 
 func runBench(ctx context.Context, o options) error {
@@ -105,6 +108,9 @@ func runBench(ctx context.Context, o options) error {
 
 	if o.Drain > 0 {
 		return w.runDrain(ctx)
+	}
+	if o.History > 0 {
+		return w.runHistory(ctx)
 	}
 
 	var results []result
@@ -258,6 +264,12 @@ func (w *world) startReghub(ctx context.Context, db string, extra ...string) (*h
 	if err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if w.prepare != nil {
+		if err := w.prepare(ctx, pool); err != nil {
+			pool.Close()
+			return nil, err
+		}
 	}
 	addr, err := freeAddr()
 	if err != nil {

@@ -9,6 +9,9 @@
 // for the peak (or -peak N), then a ДМС outage of DURATION under a steady
 // -drain-rate, and measures how the backlog drains and reghub's RSS (drain.go).
 //
+// With -history N it runs reghub only: once on an empty database, then once
+// on a database already holding N completed actions (history.go).
+//
 // Every contender runs as its own process (reghub serve; this binary
 // re-executed with -role river or -role watermill), so its CPU time and peak
 // RSS are read from /proc alike; PostgreSQL's CPU time is read from /proc of
@@ -44,6 +47,8 @@ type options struct {
 	Drain     time.Duration
 	DrainRate int
 	Peak      float64
+	// history scenario
+	History int
 	// role mode: this binary as a contender process
 	Role, DatabaseURL, DMSURL, EDDRURL, Listen string
 }
@@ -61,6 +66,7 @@ func main() {
 	flag.DurationVar(&o.Drain, "drain", 0, "drain scenario: a ДМС outage this long under steady load, then measure the backlog's drain (reghub only); 0: off")
 	flag.IntVar(&o.DrainRate, "drain-rate", 300, "drain scenario: actions submitted per second during the outage")
 	flag.Float64Var(&o.Peak, "peak", 0, "drain scenario: peak actions/s to compare the drain with; 0: measure it with a normal reghub run first")
+	flag.IntVar(&o.History, "history", 0, "history scenario: a reghub run on an empty database, then one on a database holding this many completed actions (reghub only); 0: off")
 	flag.StringVar(&o.Role, "role", "", "internal: run as the river or watermill contender process")
 	flag.StringVar(&o.DatabaseURL, "database-url", "", "internal (role mode)")
 	flag.StringVar(&o.DMSURL, "dms-url", "", "internal (role mode)")
