@@ -16,6 +16,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/reghub/reghub/ops"
 )
 
 const opsUsage = `usage: reghub ops <subcommand> [flags] [args]
@@ -483,26 +485,14 @@ func (c *opsClient) do(ctx context.Context, method, path string, q url.Values, b
 	return raw, nil
 }
 
-// What the CLI reads of the API's answers (schemas in openapi.yaml).
+// What the CLI reads of the API's answers: the core's own types, whose JSON
+// the API writes (schemas in openapi.yaml); only the detail's attempt log is
+// shaped for the wire (milliseconds).
 type (
-	cliDelivery struct {
-		MessageID     string     `json:"message_id"`
-		ActionID      string     `json:"action_id"`
-		ActionRef     string     `json:"action_reference"`
-		Kind          string     `json:"kind"`
-		Destination   string     `json:"destination"`
-		Status        string     `json:"status"`
-		ActionStatus  string     `json:"action_status"`
-		Attempts      int        `json:"attempts"`
-		LastError     string     `json:"last_error"`
-		ErrorClass    string     `json:"error_class"`
-		UpstreamRef   string     `json:"upstream_reference"`
-		Receipt       string     `json:"receipt"`
-		CreatedAt     time.Time  `json:"created_at"`
-		UpdatedAt     time.Time  `json:"updated_at"`
-		NextAttemptAt *time.Time `json:"next_attempt_at"`
-	}
-	cliDetail struct {
+	cliDelivery    = ops.Delivery
+	cliStep        = ops.Step
+	cliDestination = ops.DestinationState
+	cliDetail      struct {
 		cliDelivery
 		Message string `json:"message"`
 		Log     []struct {
@@ -516,25 +506,6 @@ type (
 		} `json:"attempts_log"`
 		Steps     []cliStep `json:"operator_steps"`
 		BlockedBy string    `json:"blocked_by"`
-	}
-	cliStep struct {
-		ID        int64           `json:"id"`
-		At        time.Time       `json:"at"`
-		Actor     string          `json:"actor"`
-		Role      string          `json:"role"`
-		Operation string          `json:"operation"`
-		Target    string          `json:"target"`
-		Reason    string          `json:"reason"`
-		Details   json.RawMessage `json:"details"`
-	}
-	cliDestination struct {
-		Destination      string         `json:"destination"`
-		Paused           bool           `json:"paused"`
-		PausedReason     string         `json:"paused_reason"`
-		Circuit          string         `json:"circuit"`
-		CircuitOpenUntil *time.Time     `json:"circuit_open_until"`
-		Counts           map[string]int `json:"counts"`
-		OldestPending    *time.Time     `json:"oldest_pending_at"`
 	}
 )
 
@@ -604,7 +575,7 @@ func (o *opsOutput) backlog(raw []byte) error {
 	tw := o.table()
 	fmt.Fprintln(tw, "DESTINATION\tPENDING\tAWAITING ACK\tDEAD\tREJECTED\tCANCELLED\tOLDEST PENDING\tCIRCUIT\tPAUSED")
 	for _, d := range list.Items {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", d.Destination, d.Counts["pending"], d.Counts["awaiting_ack"],
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", d.Name, d.Counts["pending"], d.Counts["awaiting_ack"],
 			d.Counts["dead"], d.Counts["rejected"], d.Counts["cancelled"], ageOf(d.OldestPending), circuit(d), paused(d))
 	}
 	return tw.Flush()
@@ -623,7 +594,7 @@ func (o *opsOutput) destination(raw []byte) error {
 		state = "paused (" + d.PausedReason + ")"
 	}
 	_, err := fmt.Fprintf(o.stdout, "destination %s: %s; circuit %s; %d pending, %d dead\n",
-		d.Destination, state, circuit(d), d.Counts["pending"], d.Counts["dead"])
+		d.Name, state, circuit(d), d.Counts["pending"], d.Counts["dead"])
 	return err
 }
 
@@ -641,9 +612,9 @@ func (o *opsOutput) show(raw []byte) error {
 			fmt.Fprintf(tw, "%s\t%s\n", k, v)
 		}
 	}
-	row("delivery", d.MessageID)
+	row("delivery", d.MessageID.String())
 	row("action", fmt.Sprintf("%s (%s, %s, %s)", d.ActionID, d.ActionRef, d.Kind, d.ActionStatus))
-	row("destination", d.Destination)
+	row("destination", string(d.Destination))
 	row("status", fmt.Sprintf("%s after %s", d.Status, plural(d.Attempts, "attempt", "attempts")))
 	if d.LastError != "" {
 		row("last error", strings.TrimPrefix(d.ErrorClass+": ", ": ")+d.LastError)
