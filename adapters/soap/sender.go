@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -160,6 +161,68 @@ func malformed(op, format string, args ...any) error {
 // errNoReceipt is returned for a poll of a message without a receipt.
 var errNoReceipt = errors.New("poll without a receipt")
 
+// answer is what an upstream's reply says, in the protocol's own words;
+// reply turns it into the outbox's terms. The two upstreams name things
+// differently but decide alike: applied (with a record reference),
+// undecided (a receipt at submission, still pending at a poll) or refused.
+type answer struct {
+	op          string
+	idName      string // requestId / messageId
+	wantID      string
+	gotID       string
+	codeName    string // result / outcome
+	code        *string
+	applied     []string
+	undecided   []string
+	refused     []string
+	reference   string // the upstream's record of the applied message
+	receiptName string // receiptId / ticket
+	receipt     string
+	reasonCode  string
+	reason      string
+}
+
+// reply interprets the answer to a submission (stage send) or to a poll
+// for pollReceipt.
+func (a answer) reply(stage outbox.Stage, pollReceipt string) (outbox.Reply, error) {
+	if a.gotID != a.wantID {
+		return outbox.Reply{}, malformed(a.op, "answer is for %s %.64q, not %q", a.idName, a.gotID, a.wantID)
+	}
+	if a.code == nil {
+		return outbox.Reply{}, malformed(a.op, "answer has no %s", a.codeName)
+	}
+	code := *a.code
+	switch {
+	case slices.Contains(a.applied, code):
+		return outbox.Reply{Kind: outbox.ReplyAcknowledged, Reference: a.reference}, nil
+	case slices.Contains(a.undecided, code) && stage == outbox.StagePoll:
+		return outbox.Reply{Kind: outbox.ReplyPending, Reference: pollReceipt}, nil
+	case slices.Contains(a.undecided, code):
+		if a.receipt == "" {
+			return outbox.Reply{}, malformed(a.op, "%s %s without a %s", a.codeName, code, a.receiptName)
+		}
+		return outbox.Reply{Kind: outbox.ReplyReceipt, Reference: a.receipt}, nil
+	case slices.Contains(a.refused, code):
+		return outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: a.reasonCode, Reason: a.reason}, nil
+	}
+	return outbox.Reply{}, malformed(a.op, "unknown %s %.64q", a.codeName, code)
+}
+
+// dmsAnswer and eddrAnswer name each protocol's codes once.
+func dmsAnswer(op, wantID, gotID string, result *dms.ResultCode) answer {
+	return answer{op: op, idName: "requestId", wantID: wantID, gotID: gotID, codeName: "result", code: (*string)(result),
+		applied:   []string{string(dms.ResultCodeREGISTERED)},
+		undecided: []string{string(dms.ResultCodeACCEPTED), string(dms.ResultCodePENDING)},
+		refused:   []string{string(dms.ResultCodeREJECTED)}, receiptName: "receiptId"}
+}
+
+func eddrAnswer(op, wantID, gotID string, outcome *eddr.Outcome) answer {
+	return answer{op: op, idName: "messageId", wantID: wantID, gotID: gotID, codeName: "outcome", code: (*string)(outcome),
+		applied:   []string{string(eddr.OutcomeRECORDED)},
+		undecided: []string{string(eddr.OutcomeQUEUED), string(eddr.OutcomeIN_PROGRESS)},
+		refused:   []string{string(eddr.OutcomeREFUSED)}, receiptName: "ticket"}
+}
+
 // --- DMS ---
 
 type dmsSender struct{ base }
@@ -184,24 +247,9 @@ func (s *dmsSender) Send(ctx context.Context, m outbox.Message) (outbox.Reply, e
 	if err != nil {
 		return outbox.Reply{}, classify(ctx, op, err)
 	}
-	if res.RequestId != meta.MessageID {
-		return outbox.Reply{}, malformed(op, "answer is for requestId %.64q, not %q", res.RequestId, meta.MessageID)
-	}
-	if res.Result == nil {
-		return outbox.Reply{}, malformed(op, "answer has no result")
-	}
-	switch *res.Result {
-	case dms.ResultCodeREGISTERED:
-		return outbox.Reply{Kind: outbox.ReplyAcknowledged, Reference: res.RecordId}, nil
-	case dms.ResultCodeACCEPTED, dms.ResultCodePENDING:
-		if res.ReceiptId == "" {
-			return outbox.Reply{}, malformed(op, "result %s without a receiptId", *res.Result)
-		}
-		return outbox.Reply{Kind: outbox.ReplyReceipt, Reference: res.ReceiptId}, nil
-	case dms.ResultCodeREJECTED:
-		return outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: res.ReasonCode, Reason: res.ReasonText}, nil
-	}
-	return outbox.Reply{}, malformed(op, "unknown result %.64q", string(*res.Result))
+	a := dmsAnswer(op, meta.MessageID, res.RequestId, res.Result)
+	a.reference, a.receipt, a.reasonCode, a.reason = res.RecordId, res.ReceiptId, res.ReasonCode, res.ReasonText
+	return a.reply(outbox.StageSend, "")
 }
 
 // Poll asks OtgToDmsStatus for the decision on m.Receipt.
@@ -225,21 +273,9 @@ func (s *dmsSender) Poll(ctx context.Context, m outbox.Message) (outbox.Reply, e
 	if err != nil {
 		return outbox.Reply{}, classify(ctx, op, err)
 	}
-	if res.RequestId != meta.MessageID {
-		return outbox.Reply{}, malformed(op, "answer is for requestId %.64q, not %q", res.RequestId, meta.MessageID)
-	}
-	if res.Result == nil {
-		return outbox.Reply{}, malformed(op, "answer has no result")
-	}
-	switch *res.Result {
-	case dms.ResultCodeREGISTERED:
-		return outbox.Reply{Kind: outbox.ReplyAcknowledged, Reference: res.RecordId}, nil
-	case dms.ResultCodeACCEPTED, dms.ResultCodePENDING:
-		return outbox.Reply{Kind: outbox.ReplyPending, Reference: m.Receipt}, nil
-	case dms.ResultCodeREJECTED:
-		return outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: res.ReasonCode, Reason: res.ReasonText}, nil
-	}
-	return outbox.Reply{}, malformed(op, "unknown result %.64q", string(*res.Result))
+	a := dmsAnswer(op, meta.MessageID, res.RequestId, res.Result)
+	a.reference, a.reasonCode, a.reason = res.RecordId, res.ReasonCode, res.ReasonText
+	return a.reply(outbox.StagePoll, m.Receipt)
 }
 
 // --- EDDR ---
@@ -266,24 +302,9 @@ func (s *eddrSender) Send(ctx context.Context, m outbox.Message) (outbox.Reply, 
 	if err != nil {
 		return outbox.Reply{}, classify(ctx, op, err)
 	}
-	if res.MessageId != meta.MessageID {
-		return outbox.Reply{}, malformed(op, "answer is for messageId %.64q, not %q", res.MessageId, meta.MessageID)
-	}
-	if res.Outcome == nil {
-		return outbox.Reply{}, malformed(op, "answer has no outcome")
-	}
-	switch *res.Outcome {
-	case eddr.OutcomeRECORDED:
-		return outbox.Reply{Kind: outbox.ReplyAcknowledged, Reference: res.EntryNumber}, nil
-	case eddr.OutcomeQUEUED, eddr.OutcomeIN_PROGRESS:
-		if res.Ticket == "" {
-			return outbox.Reply{}, malformed(op, "outcome %s without a ticket", *res.Outcome)
-		}
-		return outbox.Reply{Kind: outbox.ReplyReceipt, Reference: res.Ticket}, nil
-	case eddr.OutcomeREFUSED:
-		return outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: res.RefusalCode, Reason: res.RefusalReason}, nil
-	}
-	return outbox.Reply{}, malformed(op, "unknown outcome %.64q", string(*res.Outcome))
+	a := eddrAnswer(op, meta.MessageID, res.MessageId, res.Outcome)
+	a.reference, a.receipt, a.reasonCode, a.reason = res.EntryNumber, res.Ticket, res.RefusalCode, res.RefusalReason
+	return a.reply(outbox.StageSend, "")
 }
 
 // Poll asks GetChangeStatus for the decision on ticket m.Receipt.
@@ -307,19 +328,7 @@ func (s *eddrSender) Poll(ctx context.Context, m outbox.Message) (outbox.Reply, 
 	if err != nil {
 		return outbox.Reply{}, classify(ctx, op, err)
 	}
-	if res.MessageId != meta.MessageID {
-		return outbox.Reply{}, malformed(op, "answer is for messageId %.64q, not %q", res.MessageId, meta.MessageID)
-	}
-	if res.Outcome == nil {
-		return outbox.Reply{}, malformed(op, "answer has no outcome")
-	}
-	switch *res.Outcome {
-	case eddr.OutcomeRECORDED:
-		return outbox.Reply{Kind: outbox.ReplyAcknowledged, Reference: res.EntryNumber}, nil
-	case eddr.OutcomeQUEUED, eddr.OutcomeIN_PROGRESS:
-		return outbox.Reply{Kind: outbox.ReplyPending, Reference: m.Receipt}, nil
-	case eddr.OutcomeREFUSED:
-		return outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: res.RefusalCode, Reason: res.RefusalReason}, nil
-	}
-	return outbox.Reply{}, malformed(op, "unknown outcome %.64q", string(*res.Outcome))
+	a := eddrAnswer(op, meta.MessageID, res.MessageId, res.Outcome)
+	a.reference, a.reasonCode, a.reason = res.EntryNumber, res.RefusalCode, res.RefusalReason
+	return a.reply(outbox.StagePoll, m.Receipt)
 }
