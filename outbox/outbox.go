@@ -36,6 +36,9 @@ type Message struct {
 	ActionRef   string
 	Destination action.Destination
 	Kind        action.Kind
+	// PersonKey names the person whose queue the message is in; messages
+	// with one key to one destination are delivered in order.
+	PersonKey string
 	// Body is the submission as the local registry sent it.
 	Body  []byte
 	Stage Stage

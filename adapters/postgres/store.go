@@ -276,7 +276,7 @@ func (s *Store) claim(ctx context.Context, q querier, limit int, lease time.Dura
 		FROM due, actions a
 		WHERE m.id = due.id AND a.id = m.action_id
 		RETURNING m.id, m.action_id, a.reference, m.destination, a.kind, COALESCE(m.payload::text, a.body::text), m.state, m.attempts,
-		          m.receipt, m.ack_deadline, m.created_at`, limit, lease, token, dest)
+		          m.receipt, m.ack_deadline, m.created_at, m.person_key`, limit, lease, token, dest)
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox messages: %w", err)
 	}
@@ -285,7 +285,7 @@ func (s *Store) claim(ctx context.Context, q querier, limit int, lease time.Dura
 		var m outbox.Message
 		var dest, kind, body, state string
 		if err := rows.Scan(&m.ID, &m.ActionID, &m.ActionRef, &dest, &kind, &body, &state, &m.Attempt,
-			&m.Receipt, &m.AckDeadline, &m.CreatedAt); err != nil {
+			&m.Receipt, &m.AckDeadline, &m.CreatedAt, &m.PersonKey); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("scan claimed message: %w", err)
 		}

@@ -4,6 +4,7 @@
 // destination acknowledged it.
 //
 //	reghub serve      run the hub (embedded PostgreSQL unless --database-url)
+//	reghub worker     perform the exchanges a hub forwards through NATS JetStream
 //	reghub simulate   run the upstream simulators (migration service, national registry)
 //	reghub demo       hub + simulators + embedded database, with a synthetic load
 //	reghub load       send synthetic actions to a running hub and print figures
@@ -35,11 +36,12 @@ var commands = map[string]struct {
 	"load":     {runLoad, "send synthetic actions to a running hub and print figures"},
 	"clients":  {runClients, "add, list or revoke API clients on the database"},
 	"ops":      {runOps, "resolve failed deliveries through a running hub's API"},
+	"worker":   {runWorker, "perform the SOAP exchanges a hub forwards through NATS JetStream"},
 }
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: reghub <command> [flags]\n\ncommands:")
-	for _, name := range []string{"serve", "simulate", "demo", "load", "clients", "ops"} {
+	for _, name := range []string{"serve", "worker", "simulate", "demo", "load", "clients", "ops"} {
 		fmt.Fprintf(os.Stderr, "  %-9s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(os.Stderr, "\nreghub <command> -h shows a command's flags.")

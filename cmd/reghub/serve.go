@@ -20,6 +20,7 @@ import (
 	"github.com/reghub/reghub/action"
 	"github.com/reghub/reghub/adapters/console"
 	"github.com/reghub/reghub/adapters/httpapi"
+	"github.com/reghub/reghub/adapters/jetstream"
 	"github.com/reghub/reghub/adapters/lifecycle"
 	"github.com/reghub/reghub/adapters/metrics"
 	"github.com/reghub/reghub/adapters/postgres"
@@ -46,6 +47,9 @@ type serveConfig struct {
 	BodyCode    string
 	BodyName    string
 	DebugListen string
+	// NATSURL, if set, hands the SOAP exchanges to delivery workers
+	// (`reghub worker`) through JetStream instead of sending them here.
+	NATSURL string
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -58,6 +62,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.LogJSON, "log-json", false, "log as JSON lines")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", 32, "most database connections")
+	fs.StringVar(&c.NATSURL, "nats-url", "", "NATS JetStream URL: forward the SOAP exchanges to `reghub worker` processes (empty: this process sends them)")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "address of the pprof endpoints (/debug/pprof/); empty: off. Keep it on loopback")
 	fs.StringVar(&c.BodyCode, "registration-body-code", "UA1204-RB001", "code of the registration body this hub speaks for (sent upstream)")
 	fs.StringVar(&c.BodyName, "registration-body-name", "Демонстраційний орган реєстрації", "name of the registration body")
@@ -142,6 +147,8 @@ type hub struct {
 	cancel context.CancelFunc
 	done   chan error
 	log    *slog.Logger
+	// fwd, if set, is closed once the relay has stopped.
+	fwd *jetstream.Forwarder
 }
 
 func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logger) (*hub, error) {
@@ -176,6 +183,25 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 		DMSURL: cfg.DMSURL, EDDRURL: cfg.EDDRURL, Timeout: cfg.Relay.SendTimeout,
 		RegistrationBody: mapping.RegistrationBody{Code: cfg.BodyCode, Name: cfg.BodyName},
 	}, nil)
+	var fwd *jetstream.Forwarder
+	if cfg.NATSURL != "" {
+		nc, err := jetstream.Connect(cfg.NATSURL, "reghub serve")
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		// Answers are awaited until Stop, past the end of ctx.
+		if fwd, err = jetstream.NewForwarder(context.WithoutCancel(ctx), nc, log); err != nil {
+			nc.Close()
+			pool.Close()
+			return nil, fmt.Errorf("forward through JetStream: %w", err)
+		}
+		for dest, local := range senders {
+			senders[dest] = fwd.Sender(dest, local)
+		}
+		log.Info("SOAP exchanges forwarded to delivery workers", "nats", cfg.NATSURL, "stream", jetstream.StreamName)
+	}
+	// Webhooks stay here: signing needs the client's secret from the database.
 	senders[action.DestWebhook] = webhook.New(store, cfg.Relay.SendTimeout)
 	relay := outbox.NewRelay(store, senders, cfg.Relay, log)
 	svc := action.NewService(store, nil, relay.Wake)
@@ -183,6 +209,9 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
+		if fwd != nil {
+			_ = fwd.Close()
+		}
 		pool.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
@@ -208,7 +237,7 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
 
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	h := &hub{Addr: ln.Addr().String(), Store: store, pool: pool, sqlDB: sqlDB, srv: srv, cancel: cancel, done: make(chan error, 2), log: log}
+	h := &hub{Addr: ln.Addr().String(), Store: store, pool: pool, sqlDB: sqlDB, srv: srv, cancel: cancel, done: make(chan error, 2), log: log, fwd: fwd}
 	go func() { h.done <- relay.Run(rctx) }()
 	go func() {
 		// Returns once rctx is done and its handlers stopped.
@@ -251,6 +280,11 @@ func (h *hub) Stop() error {
 	for range cap(h.done) { // the relay and the lifecycle router
 		if rerr := <-h.done; rerr != nil && err == nil {
 			err = rerr
+		}
+	}
+	if h.fwd != nil {
+		if ferr := h.fwd.Close(); ferr != nil {
+			h.log.Warn("close JetStream forwarder", "err", ferr)
 		}
 	}
 	_ = h.sqlDB.Close()

@@ -160,6 +160,13 @@ func TestReplicasShareWorkAndSurviveSIGKILL(t *testing.T) {
 // scrapeAttempts sums reghub_delivery_attempts_total on a hub's /metrics.
 func scrapeAttempts(t *testing.T, h *hubtest.Hub) float64 {
 	t.Helper()
+	return scrapeMetric(t, h, "reghub_delivery_attempts_total", "")
+}
+
+// scrapeMetric sums the series of a metric on a process's /metrics whose
+// labels contain match (empty: every series).
+func scrapeMetric(t *testing.T, h *hubtest.Hub, name, match string) float64 {
+	t.Helper()
 	resp, err := http.Get(h.Base + "/metrics")
 	if err != nil {
 		t.Fatalf("scrape %s/metrics: %v", h.Base, err)
@@ -173,7 +180,10 @@ func scrapeAttempts(t *testing.T, h *hubtest.Hub) float64 {
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "reghub_delivery_attempts_total{") && !strings.HasPrefix(line, "reghub_delivery_attempts_total ") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		if match != "" && !strings.Contains(line, match) {
 			continue
 		}
 		f := strings.Fields(line)
