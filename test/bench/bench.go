@@ -119,6 +119,7 @@ func runBench(ctx context.Context, o options) error {
 		run  func(context.Context) (result, error)
 	}{
 		{"reghub", w.runReghub},
+		{"jetstream", w.runJetStream},
 		{"river", func(ctx context.Context) (result, error) { return w.runPeer(ctx, "river") }},
 		{"watermill", func(ctx context.Context) (result, error) { return w.runPeer(ctx, "watermill") }},
 		{"pgbench", w.runPgbench},
@@ -196,8 +197,12 @@ func (w *world) logTail(name string) string {
 }
 
 // load drives a contender with the same client and measures it.
-func (w *world) load(ctx context.Context, name, base, token string, p *process) (result, error) {
-	meter := startMeter(p.cmd.Process.Pid, w.cluster.DataDir())
+func (w *world) load(ctx context.Context, name, base, token string, p *process, helpers ...*process) (result, error) {
+	pids := make([]int, 0, len(helpers))
+	for _, h := range helpers {
+		pids = append(pids, h.cmd.Process.Pid)
+	}
+	meter := startMeter(p.cmd.Process.Pid, w.cluster.DataDir(), pids...)
 	rep, err := localregistry.RunLoad(ctx, localregistry.LoadConfig{
 		BaseURL: base, Token: token, Actions: w.o.Actions, Concurrency: w.o.Concurrency,
 		Seed: 1, Wait: 2 * time.Minute, Progress: os.Stderr,

@@ -61,7 +61,7 @@ func main() {
 	flag.IntVar(&o.Workers, "river-workers", 100, "River: MaxWorkers of the queue")
 	flag.IntVar(&o.Partitions, "watermill-partitions", 8, "watermill-sql: topics (serial subscribers) per destination")
 	flag.IntVar(&o.PgbenchSeconds, "pgbench-seconds", 10, "pgbench: -T")
-	flag.StringVar(&o.Only, "only", "reghub,river,watermill,pgbench", "contenders to run, comma-separated")
+	flag.StringVar(&o.Only, "only", "reghub,jetstream,river,watermill,pgbench", "contenders to run, comma-separated (jetstream needs nats-server)")
 	flag.StringVar(&o.Out, "out", "../../docs/BENCHMARKS.md", "results file to append to; empty: none")
 	flag.DurationVar(&o.Drain, "drain", 0, "drain scenario: a ДМС outage this long under steady load, then measure the backlog's drain (reghub only); 0: off")
 	flag.IntVar(&o.DrainRate, "drain-rate", 300, "drain scenario: actions submitted per second during the outage")

@@ -96,25 +96,33 @@ func postgresCPU(dataDir string) float64 {
 // cpuMeter measures a contender process plus the PostgreSQL server.
 type cpuMeter struct {
 	pid        int
+	others     []int // helper processes whose CPU counts with the contender's
 	dataDir    string
 	proc0, pg0 float64
 	start      time.Time
 }
 
-func startMeter(pid int, dataDir string) *cpuMeter {
-	m := &cpuMeter{pid: pid, dataDir: dataDir, pg0: postgresCPU(dataDir), start: time.Now()}
+func startMeter(pid int, dataDir string, others ...int) *cpuMeter {
+	m := &cpuMeter{pid: pid, others: others, dataDir: dataDir, pg0: postgresCPU(dataDir), start: time.Now()}
 	if pid > 0 {
 		m.proc0 = processCPU(pid)
+	}
+	for _, o := range others {
+		m.proc0 += processCPU(o)
 	}
 	return m
 }
 
-// stop returns the CPU seconds of the process and of PostgreSQL since start,
-// and the process's peak RSS.
+// stop returns the CPU seconds of the process (with its helpers) and of
+// PostgreSQL since start, and the process's peak RSS.
 func (m *cpuMeter) stop() (proc, pg float64, rss int64) {
 	if m.pid > 0 {
-		proc = processCPU(m.pid) - m.proc0
+		proc = processCPU(m.pid)
 		rss = peakRSS(m.pid)
 	}
+	for _, o := range m.others {
+		proc += processCPU(o)
+	}
+	proc -= m.proc0
 	return proc, postgresCPU(m.dataDir) - m.pg0, rss
 }
