@@ -24,6 +24,8 @@ import (
 // Store implements action.Store and outbox.Store on one pool.
 type Store struct {
 	pool *pgxpool.Pool
+	// accepts, if set, groups concurrent accepts into shared transactions.
+	accepts *acceptGroup
 }
 
 // New wraps a pool.
@@ -38,28 +40,77 @@ var (
 )
 
 // Insert stores the action and one outbox message per destination in one
-// statement, hence one transaction: the action is accepted exactly when its
-// messages are, in a single round trip to the database.
+// transaction: the action is accepted exactly when its messages are. With
+// GroupAccepts on, concurrent accepts share transactions (accept_batch.go).
 func (s *Store) Insert(ctx context.Context, a action.NewAction) (*action.Action, []byte, bool, error) {
+	var created bool
+	var err error
+	if s.accepts != nil {
+		created, err = s.accepts.insert(ctx, a)
+	} else {
+		created, err = s.insertOne(ctx, a)
+	}
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if created {
+		return nil, nil, true, nil
+	}
+	return s.existing(ctx, a)
+}
+
+// insertOne stores one action in a single round trip.
+func (s *Store) insertOne(ctx context.Context, a action.NewAction) (bool, error) {
+	// One batch: one round trip, and one implicit transaction (a batch ends
+	// with a single Sync).
+	batch := &pgx.Batch{}
+	queueLock(batch, []string{a.PersonKey})
+	queueInsert(batch, a)
+	br := s.pool.SendBatch(ctx, batch)
+	_, lockErr := br.Exec()
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if lockErr != nil {
+		err = lockErr
+	}
+	if err != nil {
+		return false, fmt.Errorf("insert action and outbox messages: %w", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// queueLock queues the statement taking the persons' accept locks, in one
+// global order (that of lockPersons) so that transactions taking several
+// never deadlock.
+//
+// Accepts for one person are serialised by the advisory lock (held to the
+// end of the transaction), so that submission order — the messages' seq —
+// is also commit order. A message is ready (the head of its person's queue
+// to that destination) when nothing unresolved is queued before it; whoever
+// resolves a message takes the same lock before marking the next head, so
+// the two never miss each other. The lock is its own statement so that the
+// inserts' snapshots are taken after it is granted: they then see whatever
+// the previous holder — an accept, or a relay resolving this person's
+// message — committed, and decide readiness on the current queue.
+func queueLock(b *pgx.Batch, personKeys []string) {
+	b.Queue(`
+		SELECT pg_advisory_xact_lock(k) FROM (
+			SELECT DISTINCT hashtextextended(p, 0) AS k FROM unnest($1::text[]) AS p ORDER BY k
+		) s`, personKeys)
+}
+
+// queueInsert queues the insert of one action and its messages. A later
+// statement of the same transaction sees the rows of an earlier one, so two
+// actions of one person in one transaction queue up in order.
+func queueInsert(b *pgx.Batch, a action.NewAction) {
 	msgIDs := make([]uuid.UUID, len(a.Messages))
 	dests := make([]string, len(a.Messages))
 	for i, m := range a.Messages {
 		msgIDs[i], dests[i] = m.ID, string(m.Destination)
 	}
-	// Accepts for one person are serialised by the advisory lock (held to
-	// the end of the statement's transaction), so that submission order —
-	// the messages' seq — is also commit order. A message is ready (the head
-	// of its person's queue to that destination) when nothing unresolved is
-	// queued before it; whoever resolves a message takes the same lock
-	// before marking the next head, so the two never miss each other.
-	// One batch: one round trip, and one implicit transaction (a batch ends
-	// with a single Sync). The lock is its own statement so that the insert's
-	// snapshot is taken after the lock is granted: it then sees whatever the
-	// previous holder — an accept, or a relay resolving this person's
-	// message — committed, and decides readiness on the current queue.
-	batch := &pgx.Batch{}
-	batch.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, a.PersonKey)
-	batch.Queue(`
+	b.Queue(`
 		WITH new_action AS (
 			INSERT INTO actions (id, reference, client_id, idempotency_key, body_hash, kind, status, person_key, body, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $9)
@@ -75,22 +126,11 @@ func (s *Store) Insert(ctx context.Context, a action.NewAction) (*action.Action,
 		ORDER BY m.n`,
 		a.ID, a.Reference, a.ClientID, a.IdempotencyKey, a.BodyHash, string(a.Kind), a.PersonKey, string(a.Body), a.CreatedAt,
 		msgIDs, dests)
-	br := s.pool.SendBatch(ctx, batch)
-	_, lockErr := br.Exec()
-	tag, err := br.Exec()
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if lockErr != nil {
-		err = lockErr
-	}
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("insert action and outbox messages: %w", err)
-	}
-	if tag.RowsAffected() > 0 {
-		return nil, nil, true, nil
-	}
-	// The key was used before: nothing was written; answer with what was.
+}
+
+// existing answers a resubmission: the key was used before and nothing was
+// written; return what was.
+func (s *Store) existing(ctx context.Context, a action.NewAction) (*action.Action, []byte, bool, error) {
 	var id uuid.UUID
 	var prevHash []byte
 	if err := s.pool.QueryRow(ctx, `SELECT id, body_hash FROM actions WHERE client_id = $1 AND idempotency_key = $2`,

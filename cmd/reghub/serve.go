@@ -44,6 +44,8 @@ type serveConfig struct {
 	LogJSON     bool
 	Relay       outbox.Config
 	DBMaxConns  int
+	// AcceptBatch and AcceptCommitters tune the group commit of accepts.
+	AcceptBatch, AcceptCommitters int
 	BodyCode    string
 	BodyName    string
 	DebugListen string
@@ -62,6 +64,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.LogJSON, "log-json", false, "log as JSON lines")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", 32, "most database connections")
+	fs.IntVar(&c.AcceptBatch, "accept-batch", 64, "most accepted actions stored in one transaction (group commit; 1: one transaction each)")
+	fs.IntVar(&c.AcceptCommitters, "accept-committers", 4, "transactions storing accepted actions at once")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "NATS JetStream URL: forward the SOAP exchanges to `reghub worker` processes (empty: this process sends them)")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "address of the pprof endpoints (/debug/pprof/); empty: off. Keep it on loopback")
 	fs.StringVar(&c.BodyCode, "registration-body-code", "UA1204-RB001", "code of the registration body this hub speaks for (sent upstream)")
@@ -172,6 +176,7 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 		return nil, fmt.Errorf("open database pool: %w", err)
 	}
 	store := postgres.New(pool)
+	store.GroupAccepts(cfg.AcceptBatch, cfg.AcceptCommitters)
 	sqlDB := stdlib.OpenDBFromPool(pool)
 	events, err := lifecycle.NewRouter(sqlDB, log)
 	if err != nil {
