@@ -446,6 +446,12 @@ port = %d
 unix_socket_directories = '%s'
 max_connections = 200
 shared_buffers = '256MB'
+# The outbox writes a lot of WAL: checkpoints forced by max_wal_size every
+# minute or two fill it with full-page images, and small WAL buffers make
+# inserts wait on WAL writes.
+max_wal_size = '4GB'
+checkpoint_timeout = '15min'
+wal_buffers = '32MB'
 `, port, strings.ReplaceAll(sockDir, "'", "''"))
 	if !durable {
 		conf += "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
