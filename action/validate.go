@@ -496,8 +496,12 @@ func alnum(_ *checker, _, v string) (string, string) {
 	return "", ""
 }
 
+// ValidKATOTTG says whether s has the form of a KATOTTG code: UA followed by
+// 17 digits.
+func ValidKATOTTG(s string) bool { return digitsAt(s, "UAddddddddddddddddd") }
+
 func katottg(_ *checker, _, v string) (string, string) {
-	if !digitsAt(v, "UAddddddddddddddddd") {
+	if !ValidKATOTTG(v) {
 		return CodeInvalidFormat, "expected UA followed by 17 digits"
 	}
 	return "", ""
