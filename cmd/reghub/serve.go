@@ -46,9 +46,11 @@ type serveConfig struct {
 	DBMaxConns  int
 	// AcceptBatch and AcceptCommitters tune the group commit of accepts.
 	AcceptBatch, AcceptCommitters int
-	BodyCode    string
-	BodyName    string
-	DebugListen string
+	BodyCode                      string
+	BodyName                      string
+	DebugListen                   string
+	// Retain is how long completed history is kept (0: forever); see retention.go.
+	Retain time.Duration
 	// NATSURL, if set, hands the SOAP exchanges to delivery workers
 	// (`reghub worker`) through JetStream instead of sending them here.
 	NATSURL string
@@ -66,7 +68,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", 32, "most database connections")
 	fs.IntVar(&c.AcceptBatch, "accept-batch", 64, "most accepted actions stored in one transaction (group commit; 1: one transaction each)")
 	fs.IntVar(&c.AcceptCommitters, "accept-committers", 4, "transactions storing accepted actions at once")
-	fs.StringVar(&c.NATSURL, "nats-url", "", "NATS JetStream URL: forward the SOAP exchanges to `reghub worker` processes (empty: this process sends them)")
+	fs.StringVar(&c.NATSURL, "nats-url", "", "NATS JetStream URL: forward the SOAP exchanges to reghub worker processes (empty: this process sends them)")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "address of the pprof endpoints (/debug/pprof/); empty: off. Keep it on loopback")
 	fs.StringVar(&c.BodyCode, "registration-body-code", "UA1204-RB001", "code of the registration body this hub speaks for (sent upstream)")
 	fs.StringVar(&c.BodyName, "registration-body-name", "Демонстраційний орган реєстрації", "name of the registration body")
@@ -83,6 +85,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Relay.CircuitCooldown, "circuit-cooldown", def.CircuitCooldown, "how long an open circuit waits before probing (doubles while probes fail)")
 	fs.DurationVar(&c.Relay.CircuitMaxCooldown, "circuit-max-cooldown", def.CircuitMaxCooldown, "longest wait of an open circuit before a probe: a recovered upstream waits at most this long")
 	fs.DurationVar(&c.Relay.Lease, "claim-lease", 0, "how long a claimed message is held before another relay may take it (0: twice the send timeout plus 5s)")
+	c.Retain = defaultRetain
+	fs.Var((*retainFlag)(&c.Retain), "retain", "how long (a `duration`) completed, rejected and cancelled actions and consumed lifecycle events are kept after their last change; an Idempotency-Key is honoured this long only. At least 24h; 0: keep forever")
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -253,6 +257,7 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 		h.done <- err
 	}()
 	go metrics.RunBacklogGauges(rctx, store, 15*time.Second, log)
+	go startRetention(rctx, store, cfg.Retain, defaultRetentionEvery, log)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("HTTP server stopped", "err", err)
