@@ -45,6 +45,9 @@ type Client struct {
 	RevokedAt *time.Time
 	// WebhookURL, when set, receives the client's actions' status changes.
 	WebhookURL string
+	// Category is an authority's requester category (notary, social
+	// protection…), which the legal-basis catalogue grants bases to.
+	Category string
 }
 
 // ErrUnauthenticated is returned when no such token exists, or it was revoked.
@@ -70,6 +73,8 @@ type Store interface {
 	// SetWebhook sets (or, with an empty url, removes) an active client's
 	// webhook and its signing secret.
 	SetWebhook(ctx context.Context, id, url, secret string) error
+	// SetCategory sets an active client's requester category.
+	SetCategory(ctx context.Context, id, category string) error
 }
 
 // NewToken returns a fresh random bearer token.

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/reghub/reghub/access"
 	"github.com/reghub/reghub/action"
 	"github.com/reghub/reghub/auth"
 	"github.com/reghub/reghub/ops"
@@ -31,7 +32,10 @@ type Deps struct {
 	// Ops serves the operations API under /v1/ops; nil answers it with 503.
 	Ops *ops.Service
 	// Feed serves GET /v1/events; nil answers it with 503.
-	Feed    *action.Feed
+	Feed *action.Feed
+	// Queries serves authorities' queries under /v1/queries; nil answers
+	// them with 503.
+	Queries *access.Service
 	Clients auth.Store
 	// Ready reports whether the hub can serve: database reachable and
 	// migrations applied.
@@ -92,7 +96,7 @@ func (a *api) routes() []route {
 		})},
 		{"GET /readyz", http.HandlerFunc(a.ready)},
 		{"GET /metrics", promhttp.Handler()},
-	}, a.opsRoutes()...)
+	}, append(a.queryRoutes(), a.opsRoutes()...)...)
 }
 
 // Routes lists the API's route patterns ("METHOD /path"), for the test that

@@ -16,6 +16,10 @@ type Problem struct {
 	Errors any `json:"errors,omitempty"`
 	// ActionID points at the action an idempotency conflict concerns.
 	ActionID string `json:"action_id,omitempty"`
+	// Reason is a refused query's reason code; QueryID its id in the
+	// access log.
+	Reason  string `json:"reason,omitempty"`
+	QueryID string `json:"query_id,omitempty"`
 }
 
 // problemType builds the type URI of a problem; the URN needs no server to

@@ -17,8 +17,8 @@ var _ auth.Store = (*Store)(nil)
 func (s *Store) ClientByTokenHash(ctx context.Context, hash []byte) (*auth.Client, error) {
 	var c auth.Client
 	var role string
-	err := s.pool.QueryRow(ctx, `SELECT id, name, role, created_at, revoked_at FROM clients WHERE token_hash = $1`, hash).
-		Scan(&c.ID, &c.Name, &role, &c.CreatedAt, &c.RevokedAt)
+	err := s.pool.QueryRow(ctx, `SELECT id, name, role, category, created_at, revoked_at FROM clients WHERE token_hash = $1`, hash).
+		Scan(&c.ID, &c.Name, &role, &c.Category, &c.CreatedAt, &c.RevokedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, auth.ErrUnauthenticated
 	}
@@ -40,14 +40,14 @@ func (s *Store) AddClient(ctx context.Context, c auth.Client, tokenHash []byte) 
 
 // ListClients returns every client, revoked ones included, oldest first.
 func (s *Store) ListClients(ctx context.Context) ([]auth.Client, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, name, role, created_at, revoked_at, webhook_url FROM clients ORDER BY created_at, id`)
+	rows, err := s.pool.Query(ctx, `SELECT id, name, role, category, created_at, revoked_at, webhook_url FROM clients ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list clients: %w", err)
 	}
 	cs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.Client, error) {
 		var c auth.Client
 		var role string
-		err := r.Scan(&c.ID, &c.Name, &role, &c.CreatedAt, &c.RevokedAt, &c.WebhookURL)
+		err := r.Scan(&c.ID, &c.Name, &role, &c.Category, &c.CreatedAt, &c.RevokedAt, &c.WebhookURL)
 		c.Role = auth.Role(role)
 		return c, err
 	})
@@ -107,4 +107,17 @@ func (s *Store) WebhookTarget(ctx context.Context, clientID string) (url, secret
 		return "", "", fmt.Errorf("webhook of %s: %w", clientID, err)
 	}
 	return url, secret, nil
+}
+
+// SetCategory sets an active client's requester category: the legal-basis
+// catalogue grants bases to organisations and to categories of them.
+func (s *Store) SetCategory(ctx context.Context, id, category string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE clients SET category = $2 WHERE id = $1 AND revoked_at IS NULL`, id, category)
+	if err != nil {
+		return fmt.Errorf("set category of client %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("set category of client %s: %w", id, auth.ErrNoSuchClient)
+	}
+	return nil
 }

@@ -529,5 +529,14 @@ func deriveStatus(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) ([]outbox.Sta
 	if err != nil {
 		return nil, nil, err
 	}
+	var completed []uuid.UUID
+	for _, c := range changes {
+		if c.Status == action.StatusCompleted {
+			completed = append(completed, c.ActionID)
+		}
+	}
+	if err := applyRegistrations(ctx, tx, completed); err != nil {
+		return nil, nil, err
+	}
 	return changes, notes, nil
 }

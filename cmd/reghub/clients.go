@@ -54,6 +54,7 @@ func runClientsTo(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var (
 		dbURL, dataDir, logLevel string
 		id, name, role, hookURL  string
+		category                 string
 		asJSON                   bool
 	)
 	fs.StringVar(&dbURL, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (default $DATABASE_URL; empty: the embedded cluster under --data-dir)")
@@ -64,6 +65,7 @@ func runClientsTo(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fs.StringVar(&id, "id", "", "client id (required; recorded with everything the client does)")
 		fs.StringVar(&name, "name", "", "human-readable name (default: the id)")
 		fs.StringVar(&role, "role", "", "registry, authority, operator, auditor or admin (required)")
+		fs.StringVar(&category, "category", "", "an authority's requester category in the legal-basis catalogue (notary, social_protection…)")
 		fs.BoolVar(&asJSON, "json", false, "print the new client as JSON")
 	case "list":
 		fs.BoolVar(&asJSON, "json", false, "print the clients as a JSON array")
@@ -87,6 +89,8 @@ func runClientsTo(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return errors.New("--id is required")
 	case sub == "add" && !auth.Role(role).Valid():
 		return fmt.Errorf("--role must be one of registry, authority, operator, auditor, admin (got %q)", role)
+	case category != "" && auth.Role(role) != auth.RoleAuthority:
+		return errors.New("--category is for authority clients only")
 	}
 
 	log := newLogger(stderr, logLevel, false)
@@ -116,7 +120,13 @@ func runClientsTo(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 	switch sub {
 	case "add":
-		return clientsAdd(ctx, store, id, name, auth.Role(role), asJSON, stdout, stderr)
+		if err := clientsAdd(ctx, store, id, name, auth.Role(role), asJSON, stdout, stderr); err != nil {
+			return err
+		}
+		if category == "" {
+			return nil
+		}
+		return store.SetCategory(ctx, id, category)
 	case "list":
 		return clientsList(ctx, store, asJSON, stdout)
 	case "webhook":
@@ -144,6 +154,7 @@ type clientJSON struct {
 	ID        string     `json:"id"`
 	Name      string     `json:"name"`
 	Role      auth.Role  `json:"role"`
+	Category  string     `json:"category,omitempty"`
 	CreatedAt *time.Time `json:"created_at,omitempty"`
 	RevokedAt *time.Time `json:"revoked_at"`
 	Token     string     `json:"token,omitempty"`
@@ -182,7 +193,7 @@ func clientsList(ctx context.Context, store auth.Store, asJSON bool, stdout io.W
 				r := c.RevokedAt.UTC()
 				revoked = &r
 			}
-			out = append(out, clientJSON{ID: c.ID, Name: c.Name, Role: c.Role, CreatedAt: &created, RevokedAt: revoked, Webhook: c.WebhookURL})
+			out = append(out, clientJSON{ID: c.ID, Name: c.Name, Role: c.Role, Category: c.Category, CreatedAt: &created, RevokedAt: revoked, Webhook: c.WebhookURL})
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

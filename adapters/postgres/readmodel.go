@@ -1,0 +1,150 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/reghub/reghub/access"
+	"github.com/reghub/reghub/action"
+)
+
+// applyRegistrations moves the read model on by the actions that have just
+// completed, in the transaction that completed them: a query never sees an
+// action before the national systems confirmed it, and never misses one
+// they confirmed. The persons' locks serialise it with other completions
+// of the same persons; they are taken in lockPersons' order.
+func applyRegistrations(ctx context.Context, tx pgx.Tx, completed []uuid.UUID) error {
+	if len(completed) == 0 {
+		return nil
+	}
+	if err := lockPersons(ctx, tx, completed); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT a.id, a.person_key, a.body::text, r.record::text
+		FROM actions a LEFT JOIN registrations r ON r.person_key = a.person_key
+		WHERE a.id = ANY($1) ORDER BY a.seq`, completed)
+	if err != nil {
+		return fmt.Errorf("read registrations: %w", err)
+	}
+	type change struct {
+		actionID uuid.UUID
+		reg      action.Registration
+	}
+	var order []string
+	byPerson := map[string]*change{}
+	for rows.Next() {
+		var id uuid.UUID
+		var person, body string
+		var prev *string
+		if err := rows.Scan(&id, &person, &body, &prev); err != nil {
+			rows.Close()
+			return fmt.Errorf("scan registration: %w", err)
+		}
+		c, ok := byPerson[person]
+		if !ok {
+			c = &change{}
+			if prev != nil {
+				if err := json.Unmarshal([]byte(*prev), &c.reg); err != nil {
+					rows.Close()
+					return fmt.Errorf("decode registration of an action's person: %w", err)
+				}
+			}
+			byPerson[person] = c
+			order = append(order, person)
+		}
+		var s action.Submission
+		if err := json.Unmarshal([]byte(body), &s); err != nil {
+			rows.Close()
+			return fmt.Errorf("decode action %s: %w", id, err)
+		}
+		// Two completions of one person in one batch apply in submission
+		// order, the second on top of the first.
+		c.reg.Apply(s)
+		c.actionID = id
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read registrations: %w", err)
+	}
+	b := &pgx.Batch{}
+	for _, person := range order {
+		c := byPerson[person]
+		rec, err := json.Marshal(c.reg)
+		if err != nil {
+			return fmt.Errorf("encode registration: %w", err)
+		}
+		p, a := c.reg.Person, c.reg.Address
+		if a == nil {
+			a = &action.Address{}
+		}
+		b.Queue(`
+			INSERT INTO registrations (person_key, unzr, rnokpp, surname, given_names, birth_date,
+			                           katottg, street, building, apartment, registered, record, action_id, updated_at)
+			VALUES ($1, NULLIF($2, ''), NULLIF($3, ''), $4, $5, $6, NULLIF($7, ''), $8, $9, NULLIF($10, ''), $11, $12, $13, now())
+			ON CONFLICT (person_key) DO UPDATE SET
+				unzr = EXCLUDED.unzr, rnokpp = EXCLUDED.rnokpp, surname = EXCLUDED.surname,
+				given_names = EXCLUDED.given_names, birth_date = EXCLUDED.birth_date,
+				katottg = EXCLUDED.katottg, street = EXCLUDED.street, building = EXCLUDED.building,
+				apartment = EXCLUDED.apartment, registered = EXCLUDED.registered, record = EXCLUDED.record,
+				action_id = EXCLUDED.action_id, updated_at = now()`,
+			person, p.UNZR, p.RNOKPP, p.Surname, p.GivenNames, p.BirthDate,
+			a.KATOTTG, a.Street, a.Building, a.Apartment, c.reg.Registered, string(rec), c.actionID)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("write registrations: %w", err)
+	}
+	return nil
+}
+
+// Find implements access.Finder on the read model: the local register's
+// answer to a granted query.
+func (s *Store) Find(ctx context.Context, search access.Search, param access.ParamSet) ([]access.Found, error) {
+	var rows pgx.Rows
+	var err error
+	const cols = `SELECT person_key, record::text FROM registrations `
+	switch param {
+	case access.ParamUNZR:
+		rows, err = s.pool.Query(ctx, cols+`WHERE unzr = $1`, search.UNZR)
+	case access.ParamRNOKPP:
+		rows, err = s.pool.Query(ctx, cols+`WHERE rnokpp = $1`, search.RNOKPP)
+	case access.ParamNameBirthDate:
+		n := search.NameBirthDate
+		rows, err = s.pool.Query(ctx, cols+`
+			WHERE lower(surname) = lower($1) AND lower(given_names) = lower($2) AND birth_date = $3
+			  AND ($4 = '' OR lower(record->'person'->>'patronymic') = lower($4))
+			ORDER BY person_key LIMIT 100`, n.Surname, n.GivenNames, n.BirthDate, n.Patronymic)
+	case access.ParamAddress:
+		a := search.Address
+		rows, err = s.pool.Query(ctx, cols+`
+			WHERE registered AND katottg = $1 AND lower(street) = lower($2) AND lower(building) = lower($3)
+			  AND lower(coalesce(apartment, '')) = lower($4)
+			ORDER BY person_key LIMIT 1000`, a.KATOTTG, strings.TrimSpace(a.Street), strings.TrimSpace(a.Building), strings.TrimSpace(a.Apartment))
+	default:
+		return nil, fmt.Errorf("search the read model: unknown parameter set %q", param)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("search the read model: %w", err)
+	}
+	defer rows.Close()
+	var out []access.Found
+	for rows.Next() {
+		var person, rec string
+		if err := rows.Scan(&person, &rec); err != nil {
+			return nil, fmt.Errorf("search the read model: %w", err)
+		}
+		var r action.Registration
+		if err := json.Unmarshal([]byte(rec), &r); err != nil {
+			return nil, fmt.Errorf("decode registration: %w", err)
+		}
+		out = append(out, access.Found{Person: person, Record: access.RecordOf(r)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search the read model: %w", err)
+	}
+	return out, nil
+}
