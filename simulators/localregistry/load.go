@@ -30,6 +30,9 @@ type LoadConfig struct {
 	Progress   io.Writer
 	HTTPClient *http.Client
 	Today      time.Time
+	// Rate paces the submissions at this many per second (an open load,
+	// as a registry's users make it); 0 submits as fast as the workers can.
+	Rate float64
 }
 
 // Report is what a load run measured.
@@ -89,7 +92,19 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (Report, error) {
 	bodies := make(chan []byte)
 	go func() {
 		defer close(bodies)
+		t0 := time.Now()
 		for i := 0; i < cfg.Actions; i++ {
+			if cfg.Rate > 0 {
+				// The i-th submission is due at i/Rate: a late one does
+				// not delay the schedule of the next.
+				if d := time.Until(t0.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))); d > 0 {
+					select {
+					case <-time.After(d):
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
 			select {
 			case bodies <- gen.NextJSON():
 			case <-ctx.Done():

@@ -133,6 +133,16 @@ func runBench(ctx context.Context, o options) error {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
 		results = append(results, r)
+		if c.name == "reghub" && w.o.HalfPeak && r.Rate > 0 {
+			// The latency target is set at half of peak load: pace a fresh
+			// run at half the end-to-end rate just measured.
+			fmt.Fprintf(os.Stderr, "\n== reghub at half peak (%.0f actions/s)\n", r.Rate/2)
+			h, err := w.runReghubAt(ctx, r.Rate/2)
+			if err != nil {
+				return fmt.Errorf("reghub at half peak: %w", err)
+			}
+			results = append(results, h)
+		}
 	}
 	table := render(results)
 	fmt.Println()
@@ -198,6 +208,11 @@ func (w *world) logTail(name string) string {
 
 // load drives a contender with the same client and measures it.
 func (w *world) load(ctx context.Context, name, base, token string, p *process, helpers ...*process) (result, error) {
+	return w.loadAt(ctx, 0, name, base, token, p, helpers...)
+}
+
+// loadAt is load paced at rate actions/s (0: as fast as it goes).
+func (w *world) loadAt(ctx context.Context, rate float64, name, base, token string, p *process, helpers ...*process) (result, error) {
 	pids := make([]int, 0, len(helpers))
 	for _, h := range helpers {
 		pids = append(pids, h.cmd.Process.Pid)
@@ -205,7 +220,7 @@ func (w *world) load(ctx context.Context, name, base, token string, p *process, 
 	meter := startMeter(p.cmd.Process.Pid, w.cluster.DataDir(), pids...)
 	rep, err := localregistry.RunLoad(ctx, localregistry.LoadConfig{
 		BaseURL: base, Token: token, Actions: w.o.Actions, Concurrency: w.o.Concurrency,
-		Seed: 1, Wait: 2 * time.Minute, Progress: os.Stderr,
+		Seed: 1, Wait: 2 * time.Minute, Progress: os.Stderr, Rate: rate,
 	})
 	proc, pg, rss := meter.stop()
 	if err != nil {
@@ -305,6 +320,19 @@ func (w *world) runReghub(ctx context.Context) (result, error) {
 	r, err := w.load(ctx, "bench_reghub", h.base, h.token, h.p)
 	r.Name = "reghub"
 	r.Note = "reghub serve, default flags"
+	return r, err
+}
+
+// runReghubAt is reghub serve under a load paced at rate actions/s.
+func (w *world) runReghubAt(ctx context.Context, rate float64) (result, error) {
+	h, err := w.startReghub(ctx, "bench_reghub_paced")
+	if err != nil {
+		return result{}, err
+	}
+	defer h.close()
+	r, err := w.loadAt(ctx, rate, "bench_reghub_paced", h.base, h.token, h.p)
+	r.Name = fmt.Sprintf("reghub at half peak (%.0f/s offered)", rate)
+	r.Note = "the same, with submissions paced at half the end-to-end rate of the reghub row"
 	return r, err
 }
 

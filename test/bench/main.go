@@ -40,6 +40,7 @@ type options struct {
 	Actions, Concurrency int
 	Latency              time.Duration
 	Workers, Partitions  int
+	HalfPeak             bool
 	PgbenchSeconds       int
 	Only                 string
 	Out                  string
@@ -60,6 +61,7 @@ func main() {
 	flag.DurationVar(&o.Latency, "latency", 5*time.Millisecond, "simulators' answer latency")
 	flag.IntVar(&o.Workers, "river-workers", 100, "River: MaxWorkers of the queue")
 	flag.IntVar(&o.Partitions, "watermill-partitions", 8, "watermill-sql: topics (serial subscribers) per destination")
+	flag.BoolVar(&o.HalfPeak, "half-peak", true, "after the reghub row, a reghub run paced at half its end-to-end rate (the latency targets' load)")
 	flag.IntVar(&o.PgbenchSeconds, "pgbench-seconds", 10, "pgbench: -T")
 	flag.StringVar(&o.Only, "only", "reghub,jetstream,river,watermill,pgbench", "contenders to run, comma-separated (jetstream needs nats-server)")
 	flag.StringVar(&o.Out, "out", "../../docs/BENCHMARKS.md", "results file to append to; empty: none")
