@@ -25,7 +25,18 @@ type Finder interface {
 	// source knows (the service cuts them to the granted ones). An error
 	// wrapping ErrSourceUnavailable means the system could not be reached:
 	// the query waits and is tried again; any other error fails the query.
-	Find(ctx context.Context, search Search, param ParamSet) ([]Found, error)
+	Find(ctx context.Context, r FindRequest) ([]Found, error)
+}
+
+// FindRequest is what a source is asked: the search, and who asks and why,
+// which the national systems log in turn (X-Road userId and issue, and the
+// purpose as Uxp-Purpose-Ids).
+type FindRequest struct {
+	Search   Search
+	Param    ParamSet
+	Official string
+	Case     string
+	Purpose  string
 }
 
 // ErrSourceUnavailable marks a source that is down for now.
@@ -190,7 +201,8 @@ func (s *Service) consult(ctx context.Context, id uuid.UUID, q Query, d Decision
 		if !ok {
 			return Answer{}, fmt.Errorf("source %s is not configured", src)
 		}
-		found, err := finder.Find(ctx, q.Search, param)
+		found, err := finder.Find(ctx, FindRequest{Search: q.Search, Param: param,
+			Official: q.Official.ID, Case: q.Case, Purpose: q.Purpose.ID})
 		if err != nil {
 			return Answer{}, fmt.Errorf("source %s: %w", src, err)
 		}

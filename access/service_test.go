@@ -63,7 +63,7 @@ type finder struct {
 	calls int
 }
 
-func (f *finder) Find(context.Context, access.Search, access.ParamSet) ([]access.Found, error) {
+func (f *finder) Find(context.Context, access.FindRequest) ([]access.Found, error) {
 	f.calls++
 	return f.found, f.err
 }

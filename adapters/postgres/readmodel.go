@@ -103,7 +103,8 @@ func applyRegistrations(ctx context.Context, tx pgx.Tx, completed []uuid.UUID) e
 
 // Find implements access.Finder on the read model: the local register's
 // answer to a granted query.
-func (s *Store) Find(ctx context.Context, search access.Search, param access.ParamSet) ([]access.Found, error) {
+func (s *Store) Find(ctx context.Context, r access.FindRequest) ([]access.Found, error) {
+	search, param := r.Search, r.Param
 	var rows pgx.Rows
 	var err error
 	const cols = `SELECT person_key, record::text FROM registrations `

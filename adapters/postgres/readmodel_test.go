@@ -60,7 +60,7 @@ func TestReadModelFollowsCompletedActions(t *testing.T) {
 	}
 	find := func(s access.Search, p access.ParamSet) []access.Found {
 		t.Helper()
-		got, err := b.store.Find(b.ctx, s, p)
+		got, err := b.store.Find(b.ctx, access.FindRequest{Search: s, Param: p})
 		if err != nil {
 			t.Fatalf("find by %s: %v", p, err)
 		}

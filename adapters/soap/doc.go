@@ -19,4 +19,10 @@
 //
 // Every failure is returned as an outbox.DeliveryError whose class and
 // permanence the relay acts on; see classify in errors.go.
+//
+// The same clients answer authorities' queries (finder.go): DMSFinder and
+// EDDRFinder implement access.Finder over the lookups ExtractPerson and
+// LookupPerson, mapping each upstream's person to the catalogue's field
+// names. A failure the relay would retry wraps access.ErrSourceUnavailable
+// (the query waits); one it would not is a plain error (the query fails).
 package soapclient

@@ -48,32 +48,38 @@ func NewSenders(cfg Config, hc *http.Client) map[action.Destination]outbox.Sende
 	if hc == nil {
 		hc = NewHTTPClient()
 	}
+	out := map[action.Destination]outbox.Sender{}
+	if cfg.DMSURL != "" {
+		out[action.DestMigrationService] = &dmsSender{newBase(cfg, hc, action.DestMigrationService, cfg.DMSURL)}
+	}
+	if cfg.EDDRURL != "" {
+		out[action.DestNationalRegistry] = &eddrSender{newBase(cfg, hc, action.DestNationalRegistry, cfg.EDDRURL)}
+	}
+	return out
+}
+
+// newBase is what a sender or finder of dest at url shares, with the
+// configuration's defaults filled in; a nil hc means NewHTTPClient().
+func newBase(cfg Config, hc *http.Client, dest action.Destination, url string) base {
+	if hc == nil {
+		hc = NewHTTPClient()
+	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "reghub"
 	}
-	id := withDefaults(cfg.Identity)
-	out := map[action.Destination]outbox.Sender{}
-	newBase := func(dest action.Destination, url string) base {
-		return base{
-			dest:     dest,
-			url:      url,
-			timeout:  cfg.Timeout,
-			identity: id,
-			body:     cfg.RegistrationBody,
-			hc:       keepAlive{hc: hc},
-			opts:     []soap.Option{soap.WithHTTPHeaders(map[string]string{"User-Agent": cfg.UserAgent})},
-		}
+	return base{
+		dest:      dest,
+		url:       url,
+		timeout:   cfg.Timeout,
+		identity:  withDefaults(cfg.Identity),
+		body:      cfg.RegistrationBody,
+		hc:        keepAlive{hc: hc},
+		userAgent: cfg.UserAgent,
+		opts:      []soap.Option{soap.WithHTTPHeaders(map[string]string{"User-Agent": cfg.UserAgent})},
 	}
-	if cfg.DMSURL != "" {
-		out[action.DestMigrationService] = &dmsSender{newBase(action.DestMigrationService, cfg.DMSURL)}
-	}
-	if cfg.EDDRURL != "" {
-		out[action.DestNationalRegistry] = &eddrSender{newBase(action.DestNationalRegistry, cfg.EDDRURL)}
-	}
-	return out
 }
 
 // withDefaults fills what the configuration leaves out from mapping's
@@ -103,6 +109,8 @@ type base struct {
 	body     mapping.RegistrationBody
 	hc       soap.HTTPClient
 	opts     []soap.Option
+	// userAgent is the User-Agent opts send, for calls that add headers.
+	userAgent string
 }
 
 // prepare decodes the message's submission and its metadata. The body was

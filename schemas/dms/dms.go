@@ -51,6 +51,30 @@ const (
 	ResultCodeREJECTED ResultCode = "REJECTED"
 )
 
+// Where the person's residence stands after the actions applied.
+
+type RegistrationStatus string
+
+const (
+	RegistrationStatusDECLARED RegistrationStatus = "DECLARED"
+
+	RegistrationStatusREGISTERED RegistrationStatus = "REGISTERED"
+
+	RegistrationStatusDEREGISTERED RegistrationStatus = "DEREGISTERED"
+
+	RegistrationStatusCANCELLED RegistrationStatus = "CANCELLED"
+)
+
+// How the person came to the address: a declaration or a registration of residence.
+
+type RegistrationKind string
+
+const (
+	RegistrationKindDECLARED_RESIDENCE RegistrationKind = "DECLARED_RESIDENCE"
+
+	RegistrationKindREGISTERED_RESIDENCE RegistrationKind = "REGISTERED_RESIDENCE"
+)
+
 type OtgToDmsRequest struct {
 	XMLName xml.Name `xml:"urn:reghub:dms:otg:v1 OtgToDmsRequest"`
 
@@ -115,6 +139,36 @@ type OtgToDmsStatusResponse struct {
 	ReasonCode string `xml:"reasonCode,omitempty" json:"reasonCode,omitempty"`
 
 	ReasonText string `xml:"reasonText,omitempty" json:"reasonText,omitempty"`
+}
+
+type ExtractPersonRequest struct {
+	XMLName xml.Name `xml:"urn:reghub:dms:otg:v1 ExtractPersonRequest"`
+
+	RequestId string `xml:"requestId,omitempty" json:"requestId,omitempty"`
+
+	Unzr string `xml:"unzr,omitempty" json:"unzr,omitempty"`
+
+	Rnokpp string `xml:"rnokpp,omitempty" json:"rnokpp,omitempty"`
+
+	LastName string `xml:"lastName,omitempty" json:"lastName,omitempty"`
+
+	FirstName string `xml:"firstName,omitempty" json:"firstName,omitempty"`
+
+	MiddleName string `xml:"middleName,omitempty" json:"middleName,omitempty"`
+
+	BirthDate soap.XSDDate `xml:"birthDate,omitempty" json:"birthDate,omitempty"`
+}
+
+type ExtractPersonResponse struct {
+	XMLName xml.Name `xml:"urn:reghub:dms:otg:v1 ExtractPersonResponse"`
+
+	RequestId string `xml:"requestId,omitempty" json:"requestId,omitempty"`
+
+	ExtractId string `xml:"extractId,omitempty" json:"extractId,omitempty"`
+
+	FormedAt soap.XSDDateTime `xml:"formedAt,omitempty" json:"formedAt,omitempty"`
+
+	Person []*ExtractedPerson `xml:"person,omitempty" json:"person,omitempty"`
 }
 
 type RegistrationBody struct {
@@ -185,6 +239,26 @@ type CancelledAction struct {
 	Reason string `xml:"reason,omitempty" json:"reason,omitempty"`
 }
 
+type ExtractedPerson struct {
+	Person *Person `xml:"person,omitempty" json:"person,omitempty"`
+
+	Status *RegistrationStatus `xml:"status,omitempty" json:"status,omitempty"`
+
+	RegistrationKind *RegistrationKind `xml:"registrationKind,omitempty" json:"registrationKind,omitempty"`
+
+	Address *Address `xml:"address,omitempty" json:"address,omitempty"`
+
+	RegistrationDate soap.XSDDate `xml:"registrationDate,omitempty" json:"registrationDate,omitempty"`
+
+	DeregistrationDate soap.XSDDate `xml:"deregistrationDate,omitempty" json:"deregistrationDate,omitempty"`
+
+	PreviousAddress *Address `xml:"previousAddress,omitempty" json:"previousAddress,omitempty"`
+
+	RegistrationBody *RegistrationBody `xml:"registrationBody,omitempty" json:"registrationBody,omitempty"`
+
+	RecordId string `xml:"recordId,omitempty" json:"recordId,omitempty"`
+}
+
 type OtgToDmsPort interface {
 	OtgToDms(request *OtgToDmsRequest) (*OtgToDmsResponse, error)
 
@@ -193,6 +267,10 @@ type OtgToDmsPort interface {
 	OtgToDmsStatus(request *OtgToDmsStatusRequest) (*OtgToDmsStatusResponse, error)
 
 	OtgToDmsStatusContext(ctx context.Context, request *OtgToDmsStatusRequest) (*OtgToDmsStatusResponse, error)
+
+	ExtractPerson(request *ExtractPersonRequest) (*ExtractPersonResponse, error)
+
+	ExtractPersonContext(ctx context.Context, request *ExtractPersonRequest) (*ExtractPersonResponse, error)
 }
 
 type otgToDmsPort struct {
@@ -234,6 +312,23 @@ func (service *otgToDmsPort) OtgToDmsStatusContext(ctx context.Context, request 
 
 func (service *otgToDmsPort) OtgToDmsStatus(request *OtgToDmsStatusRequest) (*OtgToDmsStatusResponse, error) {
 	return service.OtgToDmsStatusContext(
+		context.Background(),
+		request,
+	)
+}
+
+func (service *otgToDmsPort) ExtractPersonContext(ctx context.Context, request *ExtractPersonRequest) (*ExtractPersonResponse, error) {
+	response := new(ExtractPersonResponse)
+	err := service.client.CallContext(ctx, "urn:reghub:dms:otg:v1/ExtractPerson", request, response)
+	if err != nil {
+		return nil, err
+	}
+
+	return response, nil
+}
+
+func (service *otgToDmsPort) ExtractPerson(request *ExtractPersonRequest) (*ExtractPersonResponse, error) {
+	return service.ExtractPersonContext(
 		context.Background(),
 		request,
 	)

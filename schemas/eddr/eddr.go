@@ -45,6 +45,30 @@ const (
 	OutcomeREFUSED Outcome = "REFUSED"
 )
 
+// Where the person's residence stands after the changes recorded.
+
+type ResidenceStatus string
+
+const (
+	ResidenceStatusDECLARED ResidenceStatus = "DECLARED"
+
+	ResidenceStatusREGISTERED ResidenceStatus = "REGISTERED"
+
+	ResidenceStatusDEREGISTERED ResidenceStatus = "DEREGISTERED"
+
+	ResidenceStatusCANCELLED ResidenceStatus = "CANCELLED"
+)
+
+// How the person came to the address: a declaration or a registration of residence.
+
+type ResidenceKind string
+
+const (
+	ResidenceKindDECLARED ResidenceKind = "DECLARED"
+
+	ResidenceKindREGISTERED ResidenceKind = "REGISTERED"
+)
+
 type SubmitResidenceChange struct {
 	XMLName xml.Name `xml:"urn:reghub:eddr:residence:v1 SubmitResidenceChange"`
 
@@ -107,6 +131,32 @@ type GetChangeStatusResponse struct {
 	RefusalReason string `xml:"refusalReason,omitempty" json:"refusalReason,omitempty"`
 }
 
+type LookupPerson struct {
+	XMLName xml.Name `xml:"urn:reghub:eddr:residence:v1 LookupPerson"`
+
+	MessageId string `xml:"messageId,omitempty" json:"messageId,omitempty"`
+
+	Unzr string `xml:"unzr,omitempty" json:"unzr,omitempty"`
+
+	TaxNumber string `xml:"taxNumber,omitempty" json:"taxNumber,omitempty"`
+
+	Surname string `xml:"surname,omitempty" json:"surname,omitempty"`
+
+	GivenNames string `xml:"givenNames,omitempty" json:"givenNames,omitempty"`
+
+	Patronymic string `xml:"patronymic,omitempty" json:"patronymic,omitempty"`
+
+	DateOfBirth soap.XSDDate `xml:"dateOfBirth,omitempty" json:"dateOfBirth,omitempty"`
+}
+
+type LookupPersonResponse struct {
+	XMLName xml.Name `xml:"urn:reghub:eddr:residence:v1 LookupPersonResponse"`
+
+	MessageId string `xml:"messageId,omitempty" json:"messageId,omitempty"`
+
+	Person []*RegistryPerson `xml:"person,omitempty" json:"person,omitempty"`
+}
+
 type PersonIdentity struct {
 	Unzr string `xml:"unzr,omitempty" json:"unzr,omitempty"`
 
@@ -147,6 +197,24 @@ type ResidenceAddress struct {
 	Flat string `xml:"flat,omitempty" json:"flat,omitempty"`
 }
 
+type RegistryPerson struct {
+	Identity *PersonIdentity `xml:"identity,omitempty" json:"identity,omitempty"`
+
+	ResidenceStatus *ResidenceStatus `xml:"residenceStatus,omitempty" json:"residenceStatus,omitempty"`
+
+	ResidenceKind *ResidenceKind `xml:"residenceKind,omitempty" json:"residenceKind,omitempty"`
+
+	Address *ResidenceAddress `xml:"address,omitempty" json:"address,omitempty"`
+
+	RegisteredOn soap.XSDDate `xml:"registeredOn,omitempty" json:"registeredOn,omitempty"`
+
+	DeregisteredOn soap.XSDDate `xml:"deregisteredOn,omitempty" json:"deregisteredOn,omitempty"`
+
+	PreviousAddress *ResidenceAddress `xml:"previousAddress,omitempty" json:"previousAddress,omitempty"`
+
+	EntryNumber string `xml:"entryNumber,omitempty" json:"entryNumber,omitempty"`
+}
+
 type EddrResidencePort interface {
 	SubmitResidenceChange(request *SubmitResidenceChange) (*SubmitResidenceChangeResponse, error)
 
@@ -155,6 +223,10 @@ type EddrResidencePort interface {
 	GetChangeStatus(request *GetChangeStatus) (*GetChangeStatusResponse, error)
 
 	GetChangeStatusContext(ctx context.Context, request *GetChangeStatus) (*GetChangeStatusResponse, error)
+
+	LookupPerson(request *LookupPerson) (*LookupPersonResponse, error)
+
+	LookupPersonContext(ctx context.Context, request *LookupPerson) (*LookupPersonResponse, error)
 }
 
 type eddrResidencePort struct {
@@ -196,6 +268,23 @@ func (service *eddrResidencePort) GetChangeStatusContext(ctx context.Context, re
 
 func (service *eddrResidencePort) GetChangeStatus(request *GetChangeStatus) (*GetChangeStatusResponse, error) {
 	return service.GetChangeStatusContext(
+		context.Background(),
+		request,
+	)
+}
+
+func (service *eddrResidencePort) LookupPersonContext(ctx context.Context, request *LookupPerson) (*LookupPersonResponse, error) {
+	response := new(LookupPersonResponse)
+	err := service.client.CallContext(ctx, "urn:reghub:eddr:residence:v1/LookupPerson", request, response)
+	if err != nil {
+		return nil, err
+	}
+
+	return response, nil
+}
+
+func (service *eddrResidencePort) LookupPerson(request *LookupPerson) (*LookupPersonResponse, error) {
+	return service.LookupPersonContext(
 		context.Background(),
 		request,
 	)

@@ -9,6 +9,10 @@
 // header (else a Client fault). In a status request, requestId, if given,
 // must be the id of the message the receipt was issued for; the status
 // call's own X-Road id is free. Status queries are not deduplicated.
+//
+// ExtractPerson (extract.go) answers an authority's query routed by the hub
+// with the persons whose latest applied identity matches the search, each
+// with the residence the applied messages left.
 package dmssim
 
 import (
@@ -28,6 +32,7 @@ const (
 	Namespace            = "urn:reghub:dms:otg:v1"
 	ActionOtgToDms       = Namespace + "/OtgToDms"
 	ActionOtgToDmsStatus = Namespace + "/OtgToDmsStatus"
+	ActionExtractPerson  = Namespace + "/ExtractPerson"
 )
 
 // Server is a simulated DMS.
@@ -56,6 +61,12 @@ func New(cfg upstream.Config, logger *slog.Logger) *Server {
 			Element: xml.Name{Space: Namespace, Local: "OtgToDmsStatusRequest"},
 			New:     func() any { return new(dms.OtgToDmsStatusRequest) },
 			Serve:   s.status,
+		}, {
+			Name:    "ExtractPerson",
+			Action:  ActionExtractPerson,
+			Element: xml.Name{Space: Namespace, Local: "ExtractPersonRequest"},
+			New:     func() any { return new(dms.ExtractPersonRequest) },
+			Serve:   s.extract,
 		}},
 	}, logger)
 	return s
@@ -162,8 +173,14 @@ func message(h xroad.Headers, req *dms.OtgToDmsRequest) upstream.Message {
 		need(p.FirstName != "", "person.firstName")
 		need(p.BirthDate.ToGoTime().Year() > 1, "person.birthDate")
 		need(p.Gender != "", "person.gender")
+		m.Person = personData(p)
 	} else {
 		need(false, "person")
+	}
+	m.Address, m.PreviousAddress = address(req.Address), address(req.PreviousAddress)
+	m.EffectiveDate = day(req.EffectiveDate)
+	if req.RegistrationBody != nil {
+		m.RegistrationBody = req.RegistrationBody.Code
 	}
 	if req.Address != nil {
 		m.Katottg = req.Address.Katottg

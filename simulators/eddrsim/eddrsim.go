@@ -11,6 +11,10 @@
 // messageId, if given, must be the id of the message the ticket was issued
 // for; the status call's own X-Road id is free. Status queries are not
 // deduplicated.
+//
+// LookupPerson (lookup.go) answers an authority's query routed by the hub
+// with the persons whose latest recorded identity matches the search, each
+// with the residence the recorded changes left.
 package eddrsim
 
 import (
@@ -30,6 +34,7 @@ const (
 	Namespace                   = "urn:reghub:eddr:residence:v1"
 	ActionSubmitResidenceChange = Namespace + "/SubmitResidenceChange"
 	ActionGetChangeStatus       = Namespace + "/GetChangeStatus"
+	ActionLookupPerson          = Namespace + "/LookupPerson"
 )
 
 // Server is a simulated EDDR.
@@ -58,6 +63,12 @@ func New(cfg upstream.Config, logger *slog.Logger) *Server {
 			Element: xml.Name{Space: Namespace, Local: "GetChangeStatus"},
 			New:     func() any { return new(eddr.GetChangeStatus) },
 			Serve:   s.status,
+		}, {
+			Name:    "LookupPerson",
+			Action:  ActionLookupPerson,
+			Element: xml.Name{Space: Namespace, Local: "LookupPerson"},
+			New:     func() any { return new(eddr.LookupPerson) },
+			Serve:   s.lookup,
 		}},
 	}, logger)
 	return s
@@ -167,9 +178,13 @@ func message(h xroad.Headers, req *eddr.SubmitResidenceChange) upstream.Message 
 		need(p.GivenNames != "", "person.givenNames")
 		need(p.DateOfBirth.ToGoTime().Year() > 1, "person.dateOfBirth")
 		need(p.Sex != "", "person.sex")
+		m.Person = personData(p)
 	} else {
 		need(false, "person")
 	}
+	m.Address = address(req.Address)
+	m.EffectiveDate = day(req.EffectiveDate)
+	m.RegistrationBody = req.RegistrationBodyCode
 	if req.Address != nil {
 		m.Katottg = req.Address.Katottg
 		need(m.Katottg != "", "address.katottg")

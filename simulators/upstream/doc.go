@@ -11,7 +11,11 @@
 //     twice (faults, decided before that, are not answers and are not kept);
 //   - each person's current state (declared, registered, deregistered,
 //     cancelled; keyed by UNZR, else RNOKPP) and its history;
-//   - receipts of async acceptances (receipt → message, decision, ready-at).
+//   - receipts of async acceptances (receipt → message, decision, ready-at);
+//   - for lookups (Lookup: DMS ExtractPerson, EDDR LookupPerson), each
+//     person's latest applied identity and the residence the applied
+//     messages left (address, kind, dates, previous address), brought back
+//     with the state by a cancellation, and a log of the lookups served.
 //
 // Business rules: a message missing a required field is REJECTED with
 // INVALID_REQUEST (a business answer, HTTP 200, stored and repeated like any

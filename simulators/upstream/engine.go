@@ -68,6 +68,15 @@ type Message struct {
 	// Missing lists required fields the front-end found absent or invalid;
 	// any makes the message REJECTED with ReasonInvalidRequest.
 	Missing []string `json:"-"`
+	// Person, Address, PreviousAddress, EffectiveDate (YYYY-MM-DD) and
+	// RegistrationBody (its code) are what the engine keeps of an applied
+	// message for lookups (Engine.Lookup); the applied log of /inspect
+	// does not repeat them.
+	Person           *PersonData `json:"-"`
+	Address          *Address    `json:"-"`
+	PreviousAddress  *Address    `json:"-"`
+	EffectiveDate    string      `json:"-"`
+	RegistrationBody string      `json:"-"`
 }
 
 // AckStatus is the protocol-independent outcome of a submission.
@@ -164,6 +173,8 @@ type Engine struct {
 	faults         map[FaultKind]int
 	requests       int
 	protocolErrors int
+	lookupSeq      uint64
+	lookups        []LookupEntry
 }
 
 type answer struct {
@@ -185,6 +196,10 @@ type person struct {
 	state   string
 	katottg string
 	history []HistoryEntry
+	// identity is the latest applied message's person; res the residence
+	// the applied messages left (see applyResidence).
+	identity *PersonData
+	res      Residence
 }
 
 // NewEngine returns an engine whose record ids start with name (for
@@ -249,6 +264,7 @@ func (e *Engine) reset() {
 	e.receiptOrder = nil
 	e.faults = map[FaultKind]int{}
 	e.requests, e.protocolErrors = 0, 0
+	e.lookupSeq, e.lookups = 0, nil
 }
 
 func newRand(seed int64) *rand.Rand {
@@ -406,8 +422,12 @@ func (e *Engine) decide(m Message, now time.Time) Ack {
 	e.seq++
 	rec := fmt.Sprintf("%s-%08d", e.name, e.seq)
 	h := HistoryEntry{Seq: e.seq, MessageID: m.ID, Action: m.Action, Kind: m.Kind, CancelOf: m.CancelOf,
-		BeforeState: p.state, BeforeKatottg: p.katottg, AppliedAt: now}
+		BeforeState: p.state, BeforeKatottg: p.katottg, AppliedAt: now, before: p.res}
 	p.transition(m)
+	if m.Person != nil {
+		p.identity = m.Person
+	}
+	p.res.RecordID = rec
 	h.State, h.Katottg = p.state, p.katottg
 	p.history = append(p.history, h)
 	e.applied = append(e.applied, AppliedEntry{Seq: e.seq, Message: m, RecordID: rec, AppliedAt: now})
@@ -431,8 +451,10 @@ func (e *Engine) reject(m Message, now time.Time, code, text string) Ack {
 //     registry's records do).
 //
 // A cancel that matches nothing is still applied (logged, in history) but
-// changes no state.
+// changes no state. The residence lookups read moves along (applyResidence)
+// and comes back with the state on a cancellation.
 func (p *person) transition(m Message) {
+	p.applyResidence(m)
 	switch m.Kind {
 	case KindDeclare:
 		p.state, p.katottg = StateDeclared, m.Katottg
@@ -457,7 +479,7 @@ func (p *person) transition(m Message) {
 		}
 		for i := len(p.history) - 1; i >= 0; i-- {
 			if h := p.history[i]; h.Kind == of {
-				p.state, p.katottg = h.BeforeState, h.BeforeKatottg
+				p.state, p.katottg, p.res = h.BeforeState, h.BeforeKatottg, h.before
 				if p.state == "" {
 					p.state = StateCancelled
 				}

@@ -29,9 +29,13 @@ type Inspection struct {
 	// Requests counts SOAP requests; ProtocolErrors those answered with a
 	// Client fault of the simulator's own (bad envelope, X-Road header,
 	// body id, operation, receipt), injected faults aside.
-	Requests       int    `json:"requests"`
-	ProtocolErrors int    `json:"protocol_errors"`
-	Config         Config `json:"config"`
+	Requests       int `json:"requests"`
+	ProtocolErrors int `json:"protocol_errors"`
+	// Lookups lists the latest lookups (ExtractPerson, LookupPerson), at
+	// most 1,000, oldest first; LookupCount counts every one since reset.
+	Lookups     []LookupEntry `json:"lookups"`
+	LookupCount int           `json:"lookup_count"`
+	Config      Config        `json:"config"`
 }
 
 // AppliedEntry is one applied message.
@@ -58,6 +62,9 @@ type PersonState struct {
 	State   string         `json:"state"`
 	Katottg string         `json:"katottg,omitempty"`
 	History []HistoryEntry `json:"history"`
+	// Person and Residence are what a lookup answers about the person.
+	Person    *PersonData `json:"person,omitempty"`
+	Residence Residence   `json:"residence"`
 }
 
 // HistoryEntry is one applied change of a person's state.
@@ -72,6 +79,9 @@ type HistoryEntry struct {
 	State         string    `json:"state"`
 	Katottg       string    `json:"katottg,omitempty"`
 	AppliedAt     time.Time `json:"applied_at"`
+	// before is the residence before the change, restored if it is
+	// cancelled.
+	before Residence
 }
 
 // ReceiptInfo is one async receipt and how often it was asked about.
@@ -109,10 +119,13 @@ func (e *Engine) Inspect() Inspection {
 		Faults:              make(map[string]int, len(e.faults)),
 		Requests:            e.requests,
 		ProtocolErrors:      e.protocolErrors,
+		Lookups:             append([]LookupEntry{}, e.lookups...),
+		LookupCount:         int(e.lookupSeq),
 		Config:              e.cfg,
 	}
 	for k, p := range e.persons {
-		in.Persons[k] = PersonState{State: p.state, Katottg: p.katottg, History: append([]HistoryEntry{}, p.history...)}
+		in.Persons[k] = PersonState{State: p.state, Katottg: p.katottg, History: append([]HistoryEntry{}, p.history...),
+			Person: p.identity, Residence: p.res}
 	}
 	for _, id := range e.receiptOrder {
 		r := e.receipts[id]
