@@ -499,28 +499,3 @@ func katottg(s string) string {
 	}
 	return ""
 }
-
-// params flattens the search parameters given, for the access record.
-func (s Search) params() map[string]string {
-	out := map[string]string{}
-	put := func(k, v string) {
-		if v != "" {
-			out[k] = v
-		}
-	}
-	put("unzr", s.UNZR)
-	put("rnokpp", s.RNOKPP)
-	if n := s.NameBirthDate; n != nil {
-		put("surname", n.Surname)
-		put("given_names", n.GivenNames)
-		put("patronymic", n.Patronymic)
-		put("birth_date", n.BirthDate)
-	}
-	if a := s.Address; a != nil {
-		put("katottg", a.KATOTTG)
-		put("street", a.Street)
-		put("building", a.Building)
-		put("apartment", a.Apartment)
-	}
-	return out
-}

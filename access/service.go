@@ -46,20 +46,21 @@ var ErrSourceUnavailable = errors.New("source unavailable")
 // basis and why, what was searched and asked for, what was delivered about
 // whom, and the decision (002 §5.3; 000: every query logged).
 type Access struct {
-	QueryID          uuid.UUID
-	At               time.Time
-	Org, Official    string
-	Basis, Citation  string
-	Purpose, CaseRef string
-	CatalogueVersion string
-	Search           map[string]string
-	FieldsAsked      []string
-	FieldsDelivered  []string
-	Persons          []string
-	// Decision: granted, refused, pending (granted, waiting for a source),
-	// or failed (granted, but a source failed for good).
-	Decision string
-	Reason   string
+	QueryID   uuid.UUID
+	At        time.Time
+	Requester Requester
+	// Query is the query as parsed (zero for a body that did not parse).
+	Query    Query
+	Decision Decision
+	// Outcome is the answer's status: answered (delivered), refused,
+	// pending (granted, waiting for a source) or failed (granted, but a
+	// source failed for good); Error says why for the last two.
+	Outcome string
+	Error   string
+	// FieldsDelivered and Persons (their keys, "unzr:…", "rnokpp:…") say
+	// what left, about whom.
+	FieldsDelivered []string
+	Persons         []string
 }
 
 // Recorder appends access records durably: a query is answered only after
@@ -152,9 +153,9 @@ func (s *Service) Ask(ctx context.Context, requester Requester, body []byte) (An
 	} else {
 		d = Decide(s.Catalogue, requester, q, now)
 	}
-	rec := accessRecord(id, now, requester, q, d)
+	rec := Access{QueryID: id, At: now, Requester: requester, Query: q, Decision: d}
 	if !d.Granted {
-		rec.Decision, rec.Reason = StatusRefused, string(d.Reason)
+		rec.Outcome = StatusRefused
 		if err := s.Recorder.RecordAccess(ctx, rec); err != nil {
 			return Answer{}, fmt.Errorf("record refused query: %w", err)
 		}
@@ -169,7 +170,7 @@ func (s *Service) Ask(ctx context.Context, requester Requester, body []byte) (An
 		if err := s.Pending.SavePending(ctx, p); err != nil {
 			return Answer{}, fmt.Errorf("save pending query: %w", err)
 		}
-		rec.Decision, rec.Reason = StatusPending, err.Error()
+		rec.Outcome, rec.Error = StatusPending, err.Error()
 		if err := s.Recorder.RecordAccess(ctx, rec); err != nil {
 			return Answer{}, fmt.Errorf("record pending query: %w", err)
 		}
@@ -177,18 +178,35 @@ func (s *Service) Ask(ctx context.Context, requester Requester, body []byte) (An
 		return Answer{ID: id, Status: StatusPending, Decision: d, DueAt: &due}, nil
 	}
 	if err != nil {
-		rec.Decision, rec.Reason = StatusFailed, err.Error()
+		rec.Outcome, rec.Error = StatusFailed, err.Error()
 		if rerr := s.Recorder.RecordAccess(ctx, rec); rerr != nil {
 			return Answer{}, fmt.Errorf("record failed query: %w", rerr)
 		}
 		return Answer{ID: id, Status: StatusFailed, Decision: d, Error: "a source could not answer"}, nil
 	}
-	rec.Decision = "granted"
+	rec.Outcome = StatusAnswered
 	rec.FieldsDelivered, rec.Persons = delivered(ans)
 	if err := s.Recorder.RecordAccess(ctx, rec); err != nil {
 		return Answer{}, fmt.Errorf("record granted query: %w", err)
 	}
 	return ans, nil
+}
+
+// Refuse records and answers a request refused before it could be read as a
+// query — a SOAP envelope or X-Road headers that are wrong, or a caller
+// that is not the client it names — so that it is in the access log like
+// every other refusal.
+func (s *Service) Refuse(ctx context.Context, requester Requester, reason Reason, detail string) (Answer, error) {
+	id := uuid.Must(uuid.NewV7())
+	d := Decision{Reason: reason, Detail: detail}
+	if s.Catalogue != nil {
+		d.CatalogueVersion = s.Catalogue.Version
+	}
+	rec := Access{QueryID: id, At: s.now(), Requester: requester, Decision: d, Outcome: StatusRefused}
+	if err := s.Recorder.RecordAccess(ctx, rec); err != nil {
+		return Answer{}, fmt.Errorf("record refused request: %w", err)
+	}
+	return Answer{ID: id, Status: StatusRefused, Decision: d}, nil
 }
 
 // consult asks every source the basis allows and merges their answers.
@@ -245,21 +263,6 @@ func delivered(a Answer) (fields, persons []string) {
 	return fields, slices.Clone(a.persons)
 }
 
-func accessRecord(id uuid.UUID, now time.Time, r Requester, q Query, d Decision) Access {
-	return Access{
-		QueryID: id, At: now, Org: r.Org, Official: q.Official.ID,
-		Basis: q.Basis.Code, Citation: joinCitation(q.Basis), Purpose: q.Purpose.ID, CaseRef: q.Case,
-		CatalogueVersion: d.CatalogueVersion, Search: q.Search.params(), FieldsAsked: slices.Clone(q.Fields),
-	}
-}
-
-func joinCitation(c Citation) string {
-	if c.Law == "" && c.Article == "" {
-		return ""
-	}
-	return c.Law + ", " + c.Article
-}
-
 // Resolve tries the pending queries that are due again; those whose sources
 // answer are stored for the requester and recorded as delivered.
 func (s *Service) Resolve(ctx context.Context, limit int, retryIn time.Duration) (int, error) {
@@ -276,12 +279,12 @@ func (s *Service) Resolve(ctx context.Context, limit int, retryIn time.Duration)
 			}
 			continue
 		}
-		rec := accessRecord(p.ID, s.now(), Requester{Org: p.Org}, p.Query, p.Decision)
+		rec := Access{QueryID: p.ID, At: s.now(), Requester: Requester{Org: p.Org}, Query: p.Query, Decision: p.Decision}
 		if err != nil {
 			ans = Answer{ID: p.ID, Status: StatusFailed, Decision: p.Decision, Error: "a source could not answer"}
-			rec.Decision, rec.Reason = StatusFailed, err.Error()
+			rec.Outcome, rec.Error = StatusFailed, err.Error()
 		} else {
-			rec.Decision = "granted"
+			rec.Outcome = StatusAnswered
 			rec.FieldsDelivered, rec.Persons = delivered(ans)
 		}
 		// Recorded before the answer is stored: an answer a requester can

@@ -116,7 +116,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			nc.Close()
 			return fmt.Errorf("subscribe to %s: %w", dest, err)
 		}
-		router.AddNoPublisherHandler("deliver-"+string(dest), destinationSubjects(dest), sub, w.handler(dest, sender, answers))
+		router.AddConsumerHandler("deliver-"+string(dest), destinationSubjects(dest), sub, w.handler(dest, sender, answers))
 	}
 	w.log.Info("delivery worker consuming", "worker", w.cfg.Name, "destinations", len(w.senders), "concurrency", w.cfg.Concurrency)
 	if err := router.Run(ctx); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/reghub/reghub/action"
+	"github.com/reghub/reghub/audit"
 	"github.com/reghub/reghub/ops"
 )
 
@@ -164,14 +165,19 @@ func (s *Store) Destinations(ctx context.Context) ([]ops.DestinationState, error
 	return out, rows.Err()
 }
 
-// insertStep appends an operator step inside tx.
+// insertStep appends an operator step inside tx, and its record to the
+// audit log (audit.go) in the same transaction.
 func insertStep(ctx context.Context, tx pgx.Tx, st ops.Step) error {
 	details := st.Details
 	if len(details) == 0 {
 		details = json.RawMessage(`{}`)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO operator_steps (at, actor, role, operation, target, reason, details) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		st.At, st.Actor, st.Role, st.Operation, st.Target, st.Reason, details); err != nil {
+	var id int64
+	if err := tx.QueryRow(ctx, `INSERT INTO operator_steps (at, actor, role, operation, target, reason, details) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		st.At, st.Actor, st.Role, st.Operation, st.Target, st.Reason, details).Scan(&id); err != nil {
+		return fmt.Errorf("record operator step: %w", err)
+	}
+	if err := appendInTx(ctx, tx, audit.ForStep(st, id)); err != nil {
 		return fmt.Errorf("record operator step: %w", err)
 	}
 	return nil

@@ -25,6 +25,8 @@ const PurposeHeader = "Uxp-Purpose-Ids"
 // Asker answers a query body from a requester: *access.Service.
 type Asker interface {
 	Ask(ctx context.Context, requester access.Requester, body []byte) (access.Answer, error)
+	// Refuse records a request refused before it became a query.
+	Refuse(ctx context.Context, requester access.Requester, reason access.Reason, detail string) (access.Answer, error)
 }
 
 // ClientLookup tells who calls: the client a bearer token belongs to, and
@@ -97,22 +99,22 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	env, f := h.read(w, r)
 	if f != nil {
-		h.writeFault(w, r, client, nil, f)
+		h.refuse(w, r, client, nil, f)
 		return
 	}
 	echo := &env.header.headers
 	if f := checkHeaders(env.header, client); f != nil {
-		h.writeFault(w, r, client, echo, f)
+		h.refuse(w, r, client, echo, f)
 		return
 	}
 	purpose, f := purposeID(r.Header)
 	if f != nil {
-		h.writeFault(w, r, client, echo, f)
+		h.refuse(w, r, client, echo, f)
 		return
 	}
 	body, f := queryJSON(env.body, outside{official: echo.UserID, caseRef: echo.Issue, purposeID: purpose})
 	if f != nil {
-		h.writeFault(w, r, client, echo, f)
+		h.refuse(w, r, client, echo, f)
 		return
 	}
 	category, err := h.clients.Category(r.Context(), client)
@@ -257,6 +259,27 @@ func purposeID(hdr http.Header) (string, *fault) {
 		return ids[0], nil
 	}
 	return "", malformed("%s names %d purposes; a query serves exactly one", PurposeHeader, len(ids))
+}
+
+// refuse records a refusal of an authenticated client's request that never
+// became a query, then answers it: every refusal is in the access log.
+func (h *handler) refuse(w http.ResponseWriter, r *http.Request, c *auth.Client, echo *xroad.Headers, f *fault) {
+	if f.server || f.err != nil {
+		h.writeFault(w, r, c, echo, f)
+		return
+	}
+	category, err := h.clients.Category(r.Context(), c)
+	if err != nil {
+		h.writeFault(w, r, c, echo, internalFault(fmt.Errorf("category of client %s: %w", c.ID, err)))
+		return
+	}
+	ans, err := h.svc.Refuse(r.Context(), access.Requester{Org: c.ID, Category: category}, access.Reason(f.reason), f.detail)
+	if err != nil {
+		h.writeFault(w, r, c, echo, internalFault(fmt.Errorf("record refusal: %w", err)))
+		return
+	}
+	f.queryID = ans.ID.String()
+	h.writeFault(w, r, c, echo, f)
 }
 
 // writeFault answers f, echoing the X-Road headers if they were read, and

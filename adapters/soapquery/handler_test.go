@@ -272,6 +272,11 @@ func TestClientMismatch(t *testing.T) {
 	if len(a.called()) != 0 {
 		t.Fatal("the service was asked")
 	}
+	// Not asked, but the refusal is recorded like any other.
+	f := wantFault(t, r, http.StatusInternalServerError, "Client", string(access.ReasonRequesterNotAuthorised))
+	if len(a.refusals) != 1 || a.refusals[0] != access.ReasonRequesterNotAuthorised || f.QueryId == "" {
+		t.Fatalf("refusal not recorded: %v, fault %+v", a.refusals, f)
+	}
 }
 
 // TestPurposeHeader: none is the query's request_incomplete (from the

@@ -59,8 +59,17 @@ func (f fakeClients) Category(context.Context, *auth.Client) (string, error) { r
 type fakeAsker struct {
 	answer func(q access.Query) (access.Answer, error)
 
-	mu    sync.Mutex
-	calls []askCall
+	mu       sync.Mutex
+	calls    []askCall
+	refusals []access.Reason
+}
+
+// Refuse records the refusal, as the access service would.
+func (f *fakeAsker) Refuse(_ context.Context, _ access.Requester, reason access.Reason, detail string) (access.Answer, error) {
+	f.mu.Lock()
+	f.refusals = append(f.refusals, reason)
+	f.mu.Unlock()
+	return access.Answer{ID: queryID, Status: access.StatusRefused, Decision: access.Decision{Reason: reason, Detail: detail}}, nil
 }
 
 type askCall struct {

@@ -188,8 +188,9 @@ func TestWithAccessService(t *testing.T) {
 		t.Fatalf("record\n got %v\nwant %v", got, want)
 	}
 	a := rec.last(t)
-	if a.Decision != "granted" || a.Org != orgAuthority || a.Official != "SYN-OFF-0042" || a.CaseRef != "SYN-2026/0001" ||
-		a.Purpose != purposeID || a.QueryID.String() != r.resp.QueryId || !reflect.DeepEqual(a.Persons, []string{"unzr:19880412-07347"}) {
+	if a.Outcome != access.StatusAnswered || a.Requester.Org != orgAuthority || a.Query.Official.ID != "SYN-OFF-0042" ||
+		a.Query.Case != "SYN-2026/0001" || a.Query.Purpose.ID != purposeID || a.QueryID.String() != r.resp.QueryId ||
+		!reflect.DeepEqual(a.Persons, []string{"unzr:19880412-07347"}) {
 		t.Fatalf("access record %+v", a)
 	}
 
@@ -197,7 +198,7 @@ func TestWithAccessService(t *testing.T) {
 	req.Fields.Field = append(req.Fields.Field, "contacts")
 	f := wantFault(t, decode(post(h, envelope(t, xheaders(), req), nil)), http.StatusInternalServerError, "Client",
 		string(access.ReasonFieldNotAuthorised))
-	if a := rec.last(t); a.Decision != access.StatusRefused || a.QueryID.String() != f.QueryId {
+	if a := rec.last(t); a.Outcome != access.StatusRefused || a.QueryID.String() != f.QueryId {
 		t.Fatalf("refusal record %+v, fault %+v", a, f)
 	}
 

@@ -8,6 +8,7 @@
 //	reghub simulate   run the upstream simulators (migration service, national registry)
 //	reghub demo       hub + simulators + embedded database, with a synthetic load
 //	reghub load       send synthetic actions to a running hub and print figures
+//	reghub audit      verify the audit log, list accesses to a person's data or an organisation's queries
 package main
 
 import (
@@ -37,11 +38,12 @@ var commands = map[string]struct {
 	"clients":  {runClients, "add, list or revoke API clients on the database"},
 	"ops":      {runOps, "resolve failed deliveries through a running hub's API"},
 	"worker":   {runWorker, "perform the SOAP exchanges a hub forwards through NATS JetStream"},
+	"audit":    {runAudit, "verify the audit log; list who accessed a person's data, or an organisation's queries"},
 }
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: reghub <command> [flags]\n\ncommands:")
-	for _, name := range []string{"serve", "worker", "simulate", "demo", "load", "clients", "ops"} {
+	for _, name := range []string{"serve", "worker", "simulate", "demo", "load", "clients", "ops", "audit"} {
 		fmt.Fprintf(os.Stderr, "  %-9s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(os.Stderr, "\nreghub <command> -h shows a command's flags.")

@@ -26,7 +26,9 @@ import (
 	"github.com/reghub/reghub/adapters/postgres"
 	"github.com/reghub/reghub/adapters/postgres/pgcluster"
 	soapclient "github.com/reghub/reghub/adapters/soap"
+	"github.com/reghub/reghub/adapters/soapquery"
 	"github.com/reghub/reghub/adapters/webhook"
+	"github.com/reghub/reghub/audit"
 	"github.com/reghub/reghub/auth"
 	"github.com/reghub/reghub/mapping"
 	"github.com/reghub/reghub/ops"
@@ -54,6 +56,11 @@ type serveConfig struct {
 	// NATSURL, if set, hands the SOAP exchanges to delivery workers
 	// (`reghub worker`) through JetStream instead of sending them here.
 	NATSURL string
+	// Query is how authorities' queries are answered; AuditKey signs the
+	// audit log's checkpoints.
+	Query           queryConfig
+	AuditKey        string
+	AuditCheckpoint time.Duration
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -69,6 +76,9 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.AcceptBatch, "accept-batch", 64, "most accepted actions stored in one transaction (group commit; 1: one transaction each)")
 	fs.IntVar(&c.AcceptCommitters, "accept-committers", 4, "transactions storing accepted actions at once")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "NATS JetStream URL: forward the SOAP exchanges to reghub worker processes (empty: this process sends them)")
+	c.Query.register(fs)
+	fs.StringVar(&c.AuditKey, "audit-key", "", "Ed25519 key (PEM) signing the audit log's checkpoints; created if missing (default: audit.key under --data-dir)")
+	fs.DurationVar(&c.AuditCheckpoint, "audit-checkpoint-every", time.Minute, "how often the audit log's head is signed")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "address of the pprof endpoints (/debug/pprof/); empty: off. Keep it on loopback")
 	fs.StringVar(&c.BodyCode, "registration-body-code", "UA1204-RB001", "code of the registration body this hub speaks for (sent upstream)")
 	fs.StringVar(&c.BodyName, "registration-body-name", "Демонстраційний орган реєстрації", "name of the registration body")
@@ -165,6 +175,22 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 		// let another relay send the same message meanwhile.
 		return nil, fmt.Errorf("--claim-lease %s must exceed --send-timeout %s by at least 1s", cfg.Relay.Lease, cfg.Relay.SendTimeout)
 	}
+	// A bad catalogue or key stops the start before anything is served.
+	catalogue, calendar, err := loadQueryRules(cfg.Query)
+	if err != nil {
+		return nil, err
+	}
+	keyPath := cfg.AuditKey
+	if keyPath == "" {
+		keyPath = filepath.Join(cfg.DataDir, "audit.key")
+	}
+	signer, created, err := audit.LoadOrCreateKey(keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("audit signing key: %w", err)
+	}
+	if created {
+		log.Info("created the audit log's signing key", "path", keyPath, "key_id", signer.KeyID())
+	}
 	if err := postgres.MigrateURL(ctx, dbURL); err != nil {
 		return nil, fmt.Errorf("apply migrations: %w", err)
 	}
@@ -188,10 +214,14 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 		return nil, fmt.Errorf("lifecycle events: %w", err)
 	}
 
-	senders := soapclient.NewSenders(soapclient.Config{
+	soapCfg := soapclient.Config{
 		DMSURL: cfg.DMSURL, EDDRURL: cfg.EDDRURL, Timeout: cfg.Relay.SendTimeout,
 		RegistrationBody: mapping.RegistrationBody{Code: cfg.BodyCode, Name: cfg.BodyName},
-	}, nil)
+	}
+	senders := soapclient.NewSenders(soapCfg, nil)
+	auditLog := postgres.NewAuditLog(pool, postgres.AuditOptions{})
+	queries := newQueryService(catalogue, calendar, store, audit.Recorder{Log: auditLog}, soapCfg, log)
+	clients := auth.NewCached(store, 5*time.Second)
 	var fwd *jetstream.Forwarder
 	if cfg.NATSURL != "" {
 		nc, err := jetstream.Connect(cfg.NATSURL, "reghub serve")
@@ -225,7 +255,8 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	api := httpapi.Handler(httpapi.Deps{
-		Actions: svc, Ops: opsSvc, Clients: auth.NewCached(store, 5*time.Second), Logger: log, Feed: action.NewFeed(store, 100*time.Millisecond),
+		Actions: svc, Ops: opsSvc, Clients: clients, Logger: log, Feed: action.NewFeed(store, 100*time.Millisecond),
+		Queries: queries,
 		Ready: func(ctx context.Context) error {
 			cur, latest, err := postgres.SchemaVersion(ctx, pool)
 			if err != nil {
@@ -239,14 +270,16 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 	})
 	// The operator console lives in the same binary, under /console.
 	mux := http.NewServeMux()
-	con := console.Handler(console.Deps{Ops: opsSvc, Clients: auth.NewCached(store, 5*time.Second), Activity: store, Logger: log})
+	con := console.Handler(console.Deps{Ops: opsSvc, Clients: clients, Activity: store, Logger: log})
 	mux.Handle("/console/", con)
 	mux.Handle("/console", con)
+	// The same queries over SOAP, with X-Road headers (schemas/query).
+	mux.Handle("/soap/queries", soapquery.Handler(queries, soapquery.Clients(clients), log))
 	mux.Handle("/", api)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
 
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	h := &hub{Addr: ln.Addr().String(), Store: store, pool: pool, sqlDB: sqlDB, srv: srv, cancel: cancel, done: make(chan error, 2), log: log, fwd: fwd}
+	h := &hub{Addr: ln.Addr().String(), Store: store, pool: pool, sqlDB: sqlDB, srv: srv, cancel: cancel, done: make(chan error, 3), log: log, fwd: fwd}
 	go func() { h.done <- relay.Run(rctx) }()
 	go func() {
 		// Returns once rctx is done and its handlers stopped.
@@ -258,6 +291,12 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 	}()
 	go metrics.RunBacklogGauges(rctx, store, 15*time.Second, log)
 	go startRetention(rctx, store, cfg.Retain, defaultRetentionEvery, log)
+	go runQueryResolver(rctx, queries, cfg.Query.ResolveEvery, log)
+	go func() {
+		// Signs once more on the way out: the last records are covered.
+		auditLog.RunCheckpoints(rctx, cfg.AuditCheckpoint, signer)
+		h.done <- nil
+	}()
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("HTTP server stopped", "err", err)
@@ -287,7 +326,7 @@ func (h *hub) Stop() error {
 	defer cancel()
 	err := h.srv.Shutdown(ctx)
 	h.cancel()
-	for range cap(h.done) { // the relay and the lifecycle router
+	for range cap(h.done) { // the relay, the lifecycle router, the audit checkpoints
 		if rerr := <-h.done; rerr != nil && err == nil {
 			err = rerr
 		}

@@ -112,6 +112,9 @@ func runBench(ctx context.Context, o options) error {
 	if o.History > 0 {
 		return w.runHistory(ctx)
 	}
+	if o.Queries > 0 {
+		return w.runQueries(ctx)
+	}
 
 	var results []result
 	for _, c := range []struct {
@@ -297,7 +300,8 @@ func (w *world) startReghub(ctx context.Context, db string, extra ...string) (*h
 		return nil, err
 	}
 	args := append([]string{"serve", "--listen", addr, "--database-url", url,
-		"--dms-url", w.dms.URL + "/soap", "--eddr-url", w.eddr.URL + "/soap", "--log-level", "warn"}, extra...)
+		"--dms-url", w.dms.URL + "/soap", "--eddr-url", w.eddr.URL + "/soap", "--log-level", "warn",
+		"--audit-key", filepath.Join(w.tmp, "audit.key")}, extra...)
 	p, err := w.start(db, bin, args...)
 	if err != nil {
 		pool.Close()

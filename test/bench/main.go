@@ -37,13 +37,14 @@ import (
 )
 
 type options struct {
-	Actions, Concurrency int
-	Latency              time.Duration
-	Workers, Partitions  int
-	HalfPeak             bool
-	PgbenchSeconds       int
-	Only                 string
-	Out                  string
+	Actions, Concurrency  int
+	Latency               time.Duration
+	Workers, Partitions   int
+	HalfPeak              bool
+	Queries, QueryPersons int
+	PgbenchSeconds        int
+	Only                  string
+	Out                   string
 	// drain scenario
 	Drain     time.Duration
 	DrainRate int
@@ -62,6 +63,8 @@ func main() {
 	flag.IntVar(&o.Workers, "river-workers", 100, "River: MaxWorkers of the queue")
 	flag.IntVar(&o.Partitions, "watermill-partitions", 8, "watermill-sql: topics (serial subscribers) per destination")
 	flag.BoolVar(&o.HalfPeak, "half-peak", true, "after the reghub row, a reghub run paced at half its end-to-end rate (the latency targets' load)")
+	flag.IntVar(&o.Queries, "queries", 0, "query scenario: this many authorities' queries against the local read model, audit written durably (reghub only); 0: off")
+	flag.IntVar(&o.QueryPersons, "query-persons", 100000, "query scenario: persons in the read model")
 	flag.IntVar(&o.PgbenchSeconds, "pgbench-seconds", 10, "pgbench: -T")
 	flag.StringVar(&o.Only, "only", "reghub,jetstream,river,watermill,pgbench", "contenders to run, comma-separated (jetstream needs nats-server)")
 	flag.StringVar(&o.Out, "out", "../../docs/BENCHMARKS.md", "results file to append to; empty: none")

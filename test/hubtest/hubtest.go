@@ -111,6 +111,8 @@ type Env struct {
 	// Addr is where every hub process of the test listens, so that a
 	// client keeps its URL across a restart.
 	Addr string
+	// AuditKey signs the audit log's checkpoints (in the test's temp dir).
+	AuditKey string
 
 	mu   sync.Mutex
 	logs bytes.Buffer // every hub process's output, in order
@@ -147,6 +149,7 @@ func NewEnv(t *testing.T, o Opts) *Env {
 	e.Token = tok
 	e.HubArgs = o.HubArgs
 	e.Addr = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+	e.AuditKey = filepath.Join(t.TempDir(), "audit.key")
 	t.Cleanup(e.cleanup)
 	e.Hub = e.StartHub()
 	return e
@@ -204,6 +207,7 @@ func (e *Env) StartHub() *Hub {
 		"--ack-poll", "50ms",
 		"--send-timeout", "2s",
 		"--db-max-conns", "8",
+		"--audit-key", e.AuditKey,
 	}, e.HubArgs...)
 	cmd := exec.Command(hubBinary, args...)
 	h := &Hub{cmd: cmd, Base: "http://" + e.Addr, done: make(chan struct{})}
