@@ -107,6 +107,13 @@ func runDemo(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("create demo client %s: %w", id, err)
 		}
+		if c.role == auth.RoleAuthority {
+			// A social protection department: the shipped catalogue grants
+			// its category the social.services basis.
+			if err := h.Store.SetCategory(ctx, id, "social_protection"); err != nil {
+				return fmt.Errorf("demo client %s: %w", id, err)
+			}
+		}
 		creds.Clients = append(creds.Clients, credentialEntry{ID: id, Role: c.role, Token: tok})
 	}
 	credPath, err := writeCredentials(cfg, creds)
@@ -124,6 +131,9 @@ func runDemo(ctx context.Context, args []string) error {
 		})
 		fmt.Print("\nsummary\n" + rep.String())
 		if err != nil {
+			return err
+		}
+		if err := demoQueries(ctx, h, base, creds.Clients[1].Token); err != nil {
 			return err
 		}
 	}
