@@ -217,3 +217,21 @@ func TestCalendarDue(t *testing.T) {
 		}
 	}
 }
+
+// TestRefuseRecords: a request refused before it became a query (a SOAP
+// envelope that is wrong) is recorded and answered like any refusal.
+func TestRefuseRecords(t *testing.T) {
+	rec := &recorder{}
+	svc := &access.Service{Recorder: rec}
+	r := access.Requester{Org: "SYN-TCC-0001", Category: "military_enlistment"}
+	ans, err := svc.Refuse(context.Background(), r, access.ReasonRequesterNotAuthorised, "the X-Road client is another member")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Status != access.StatusRefused || ans.Decision.Reason != access.ReasonRequesterNotAuthorised || ans.ID == uuid.Nil {
+		t.Fatalf("answer %+v", ans)
+	}
+	if len(rec.recs) != 1 || rec.recs[0].QueryID != ans.ID || rec.recs[0].Requester != r || rec.recs[0].Outcome != access.StatusRefused {
+		t.Fatalf("records %+v", rec.recs)
+	}
+}
