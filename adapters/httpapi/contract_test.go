@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,9 +16,11 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/reghub/reghub/access"
 	"github.com/reghub/reghub/action"
 	"github.com/reghub/reghub/adapters/httpapi"
 	"github.com/reghub/reghub/adapters/postgres"
+	"github.com/reghub/reghub/audit"
 	"github.com/reghub/reghub/auth"
 	"github.com/reghub/reghub/simulators/localregistry"
 	"github.com/reghub/reghub/test/pgtest"
@@ -82,9 +85,20 @@ func TestAnswersMatchContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	authTok, err := auth.Register(ctx, store, "SYN-SOC-0001", "social protection", auth.RoleAuthority)
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalogue, err := access.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	queries := &access.Service{Catalogue: catalogue, Pending: store,
+		Sources:  map[access.Source]access.Finder{access.SourceLocal: store},
+		Recorder: audit.Recorder{Log: postgres.NewAuditLog(pool, postgres.AuditOptions{})}}
 	srv := httptest.NewServer(httpapi.Handler(httpapi.Deps{
 		Actions: action.NewService(store, nil, nil), Clients: store, Feed: action.NewFeed(store, 10*time.Millisecond),
-		Ready: func(context.Context) error { return nil },
+		Ready: func(context.Context) error { return nil }, Queries: queries,
 	}))
 	defer srv.Close()
 
@@ -121,6 +135,12 @@ func TestAnswersMatchContract(t *testing.T) {
 		{"events", "GET", "/v1/events?wait=50ms&limit=10", regTok, "", "", nil, 200, true, ""},
 		{"events bad cursor", "GET", "/v1/events?after=nope", regTok, "", "", nil, 400, true, "invalid-parameter"},
 		{"events bad wait", "GET", "/v1/events?wait=2h", regTok, "", "", nil, 400, true, "invalid-parameter"},
+		{"query answered", "POST", "/v1/queries", authTok, "", "application/json", query(`["surname", "address"]`), 200, true, ""},
+		{"query refused", "POST", "/v1/queries", authTok, "", "application/json", query(`["surname", "contacts"]`), 403, true, "field_not_authorised"},
+		{"query malformed", "POST", "/v1/queries", authTok, "", "application/json", []byte(`{"case": 7}`), 400, false, "request_malformed"},
+		{"query by a registry", "POST", "/v1/queries", regTok, "", "application/json", query(`["surname"]`), 403, true, "forbidden"},
+		{"query unknown", "GET", "/v1/queries/0193b3a4-0000-7000-8000-000000000000", authTok, "", "", nil, 404, true, "not-found"},
+		{"overdue queries", "GET", "/v1/ops/queries/overdue", audTok, "", "", nil, 200, true, ""},
 		{"health", "GET", "/healthz", "", "", "", nil, 200, true, ""},
 		{"ready", "GET", "/readyz", "", "", "", nil, 200, true, ""},
 	}
@@ -186,6 +206,14 @@ func TestAnswersMatchContract(t *testing.T) {
 			}
 		})
 	}
+}
+
+// query is a social protection department's query by РНОКПП for fields.
+func query(fields string) []byte {
+	return fmt.Appendf(nil, `{"official": {"id": "SYN-OFF-0042", "name": "Синтетичний працівник"}, "case": "SYN-SOC/1",
+	  "basis": {"code": "social.services", "law": "Положення про Реєстр Криворізької міської територіальної громади",
+	            "article": "підпункт 6.4.2.3 пункту 6.4"},
+	  "purpose": {"id": "social-services", "text": "контракт"}, "search": {"rnokpp": "3300612300"}, "fields": %s}`, fields)
 }
 
 func extractID(t *testing.T, raw []byte) string {
