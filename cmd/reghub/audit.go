@@ -16,7 +16,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/reghub/reghub/adapters/postgres"
 	"github.com/reghub/reghub/audit"
@@ -69,16 +68,14 @@ func runAuditTo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := flag.NewFlagSet("audit "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		dbURL, dataDir, logLevel string
-		keys                     []string
-		asJSON                   bool
-		since, until             string
-		limit                    int
-		before                   int64
+		db           dbFlags
+		keys         []string
+		asJSON       bool
+		since, until string
+		limit        int
+		before       int64
 	)
-	fs.StringVar(&dbURL, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (default $DATABASE_URL; empty: the embedded cluster under --data-dir)")
-	fs.StringVar(&dataDir, "data-dir", "reghub-data", "directory of the embedded PostgreSQL cluster, used when no database URL is set")
-	fs.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error")
+	db.register(fs)
 	keyHelp := "PEM file of the checkpoint signing key or of its public key (default DATA-DIR/" + auditKeyFile + " when present)"
 	var pos string // the positional argument of subject and requester
 	switch sub {
@@ -132,40 +129,16 @@ func runAuditTo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 
-	log := newLogger(stderr, logLevel, false)
-	db, err := openDatabase(ctx, dbURL, dataDir, log)
+	pool, closeDB, err := db.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	// A server found already running on the data directory belongs to a
-	// running (or crashed) `reghub serve`: leave it running.
-	if db.cluster == nil || !db.cluster.Reused() {
-		defer db.Close()
-	}
-	pcfg, err := pgxpool.ParseConfig(db.URL)
-	if err != nil {
-		return fmt.Errorf("parse database URL: %w", err)
-	}
-	pcfg.MaxConns = 2
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return fmt.Errorf("open database pool: %w", err)
-	}
-	defer pool.Close()
-	// Only a database behind this binary is migrated: verifying changes
-	// nothing otherwise.
-	if cur, latest, err := postgres.SchemaVersion(ctx, pool); err != nil {
-		return err
-	} else if cur < latest {
-		if err := postgres.MigrateURL(ctx, db.URL); err != nil {
-			return fmt.Errorf("apply migrations: %w", err)
-		}
-	}
+	defer closeDB()
 	alog := postgres.NewAuditLog(pool, postgres.AuditOptions{})
 
 	switch sub {
 	case "verify":
-		return auditVerify(ctx, alog, keys, dataDir, asJSON, stdout, stderr)
+		return auditVerify(ctx, alog, keys, db.DataDir, asJSON, stdout, stderr)
 	case "subject":
 		recs, err := alog.BySubject(ctx, subjectIDs(pos), page)
 		if err != nil {
@@ -179,7 +152,7 @@ func runAuditTo(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return printAuditRecords(recs, page, false, asJSON, stdout, stderr)
 	default:
-		path := filepath.Join(dataDir, auditKeyFile)
+		path := filepath.Join(db.DataDir, auditKeyFile)
 		if len(keys) == 1 {
 			path = keys[0]
 		}

@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/reghub/reghub/adapters/postgres"
 	"github.com/reghub/reghub/auth"
@@ -52,14 +51,12 @@ func runClientsTo(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := flag.NewFlagSet("clients "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		dbURL, dataDir, logLevel string
-		id, name, role, hookURL  string
-		category                 string
-		asJSON                   bool
+		db                      dbFlags
+		id, name, role, hookURL string
+		category                string
+		asJSON                  bool
 	)
-	fs.StringVar(&dbURL, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (default $DATABASE_URL; empty: the embedded cluster under --data-dir)")
-	fs.StringVar(&dataDir, "data-dir", "reghub-data", "directory of the embedded PostgreSQL cluster, used when no database URL is set")
-	fs.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error")
+	db.register(fs)
 	switch sub {
 	case "add":
 		fs.StringVar(&id, "id", "", "client id (required; recorded with everything the client does)")
@@ -93,29 +90,11 @@ func runClientsTo(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return errors.New("--category is for authority clients only")
 	}
 
-	log := newLogger(stderr, logLevel, false)
-	db, err := openDatabase(ctx, dbURL, dataDir, log)
+	pool, closeDB, err := db.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	// A server found already running on the data directory belongs to a
-	// running (or crashed) `reghub serve`: leave it running.
-	if db.cluster == nil || !db.cluster.Reused() {
-		defer db.Close()
-	}
-	if err := postgres.MigrateURL(ctx, db.URL); err != nil {
-		return fmt.Errorf("apply migrations: %w", err)
-	}
-	pcfg, err := pgxpool.ParseConfig(db.URL)
-	if err != nil {
-		return fmt.Errorf("parse database URL: %w", err)
-	}
-	pcfg.MaxConns = 2
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return fmt.Errorf("open database pool: %w", err)
-	}
-	defer pool.Close()
+	defer closeDB()
 	store := postgres.New(pool)
 
 	switch sub {

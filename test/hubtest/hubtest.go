@@ -209,14 +209,28 @@ func (e *Env) StartHub() *Hub {
 		"--db-max-conns", "8",
 		"--audit-key", e.AuditKey,
 	}, e.HubArgs...)
+	return e.startProcess(fmt.Sprintf("hub process #%d", e.processes()+1), args, "http://"+e.Addr, "/readyz")
+}
+
+func (e *Env) processes() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.hubs)
+}
+
+// startProcess starts the reghub binary with args, its output in the
+// test's log under label, and waits until base+ready answers 200. It is
+// stopped at cleanup.
+func (e *Env) startProcess(label string, args []string, base, ready string) *Hub {
+	e.T.Helper()
 	cmd := exec.Command(hubBinary, args...)
-	h := &Hub{cmd: cmd, Base: "http://" + e.Addr, done: make(chan struct{})}
+	h := &Hub{cmd: cmd, Base: base, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = envWriter{e}, envWriter{e}
 	e.mu.Lock()
-	fmt.Fprintf(&e.logs, "=== %s hub process #%d ===\n", time.Now().Format("15:04:05.000"), len(e.hubs)+1)
+	fmt.Fprintf(&e.logs, "=== %s %s ===\n", time.Now().Format("15:04:05.000"), label)
 	e.mu.Unlock()
 	if err := cmd.Start(); err != nil {
-		e.T.Fatalf("start hub: %v", err)
+		e.T.Fatalf("start %s: %v", label, err)
 	}
 	go func() { h.err = cmd.Wait(); close(h.done) }()
 	e.mu.Lock()
@@ -224,7 +238,7 @@ func (e *Env) StartHub() *Hub {
 	e.mu.Unlock()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(h.Base + "/readyz")
+		resp, err := http.Get(h.Base + ready)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -233,11 +247,11 @@ func (e *Env) StartHub() *Hub {
 		}
 		select {
 		case <-h.done:
-			e.T.Fatalf("hub exited at start (%v):\n%s", h.err, Tail(e.Logs(), 4000))
+			e.T.Fatalf("%s exited at start (%v):\n%s", label, h.err, Tail(e.Logs(), 4000))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	e.T.Fatalf("hub not ready after 30s:\n%s", Tail(e.Logs(), 4000))
+	e.T.Fatalf("%s not ready after 30s:\n%s", label, Tail(e.Logs(), 4000))
 	return nil
 }
 

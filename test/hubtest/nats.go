@@ -3,7 +3,6 @@ package hubtest
 import (
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"syscall"
@@ -97,34 +96,5 @@ func (e *Env) StartWorker(natsURL, name string, extra ...string) *Hub {
 		"--eddr-url", e.EDDR.URL + "/soap",
 		"--send-timeout", "2s",
 	}, extra...)
-	cmd := exec.Command(hubBinary, args...)
-	h := &Hub{cmd: cmd, Base: "http://" + addr, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = envWriter{e}, envWriter{e}
-	e.mu.Lock()
-	fmt.Fprintf(&e.logs, "=== %s worker %s ===\n", time.Now().Format("15:04:05.000"), name)
-	e.mu.Unlock()
-	if err := cmd.Start(); err != nil {
-		e.T.Fatalf("start worker: %v", err)
-	}
-	go func() { h.err = cmd.Wait(); close(h.done) }()
-	e.mu.Lock()
-	e.hubs = append(e.hubs, h)
-	e.mu.Unlock()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(h.Base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return h
-			}
-		}
-		select {
-		case <-h.done:
-			e.T.Fatalf("worker exited at start (%v):\n%s", h.err, Tail(e.Logs(), 4000))
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	e.T.Fatalf("worker not healthy after 30s:\n%s", Tail(e.Logs(), 4000))
-	return nil
+	return e.startProcess("worker "+name, args, "http://"+addr, "/healthz")
 }
