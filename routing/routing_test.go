@@ -23,7 +23,9 @@ func TestRouteByRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	national := []action.Destination{action.DestMigrationService, action.DestNationalRegistry}
-	with := func(extra ...action.Destination) []action.Destination { return append(slices.Clone(national), extra...) }
+	with := func(extra ...action.Destination) []action.Destination {
+		return append(slices.Clone(national), extra...)
+	}
 	for _, tc := range []struct {
 		name     string
 		sub      action.Submission
