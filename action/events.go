@@ -2,29 +2,52 @@ package action
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
 )
 
-// Event is one status change of an action, as the local registry reads it
-// from the feed: completed, rejected, dead, cancelled, or back to pending.
+// EventType tells what an event of the feed is about.
+type EventType string
+
+// The types of event.
+const (
+	// EventStatus is a status change of an action: completed, rejected,
+	// dead, cancelled, or back to pending.
+	EventStatus EventType = "status"
+	// EventNotice is a notice of the migration service to the registration
+	// body (002 §7.7–7.8, package notice): an action to re-check, or
+	// residence records to cancel.
+	EventNotice EventType = "notice"
+)
+
+// Event is one event of the feed the local registry reads: a status change
+// of one of its actions, or a notice of the migration service.
 type Event struct {
-	Cursor   string    `json:"cursor"`
-	ActionID uuid.UUID `json:"action_id"`
-	Status   Status    `json:"status"`
-	Kind     Kind      `json:"kind"`
-	Reason   string    `json:"reason,omitempty"`
-	At       time.Time `json:"at"`
+	Cursor string    `json:"cursor"`
+	Type   EventType `json:"type"`
+	// ActionID is the action changed; for a notice, the action it concerns
+	// when the hub knows it (absent otherwise).
+	ActionID uuid.UUID `json:"action_id,omitzero"`
+	// Status and Kind are the action's new status and its kind (status
+	// changes only).
+	Status Status    `json:"status,omitempty"`
+	Kind   Kind      `json:"kind,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
+	// Notice is the notice (notices only), as notice.View encodes it: the
+	// adapter renders it, since this package cannot import notice.
+	Notice json.RawMessage `json:"notice,omitempty"`
 }
 
-// EventStore reads the status changes after a cursor, in the order they
+// EventStore reads the events after a cursor, in the order they
 // became visible, never skipping one that committed late.
 type EventStore interface {
 	Events(ctx context.Context, clientID, after string, limit int) ([]Event, string, error)
 }
 
-// Feed serves the pull feed of status changes.
+// Feed serves the pull feed of status changes and notices.
 type Feed struct {
 	store EventStore
 	poll  time.Duration

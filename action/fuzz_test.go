@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -33,6 +34,28 @@ func FuzzParse(f *testing.F) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
+	// A valid example of every kind beyond the core ones, and of a
+	// cancellation of each cancellable kind.
+	for _, m := range []func(*Submission){exclude, stay, change, correct, death, addressChange,
+		cancelOf(KindStayRegister, CancelViolationOfLaw), cancelOf(KindChange, CancelDocumentInvalid),
+		cancelOf(KindDeregisterDeath, CancelCivilRecordAnnulled)} {
+		s := baseSubmission(f)
+		m(&s)
+		body, err := json.Marshal(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(body)
+	}
+	for _, s := range []string{
+		`{"kind":"address.change","address_change":{"type":"renumbering","katottg":"UA12060170010076413","previous":{},"new":null}}`,
+		`{"kind":"person.correct","correction":{"fields":["surname","surname",""],"previous":{"document":{}}}}`,
+		`{"kind":"person.correct","correction":{"fields":[1]}}`,
+		`{"kind":"residence.deregister_death","death":{"date":"2026-11-10","certificate":null}}`,
+		`{"kind":"residence.cancel","cancellation":{"of":"residence.deregister_death","reason":"document_invalid"}}`,
+	} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		s, err := Parse(body, testNow)
 		if err != nil {
@@ -52,8 +75,21 @@ func FuzzParse(f *testing.F) {
 		if _, ok := Spec(s.Kind); !ok {
 			t.Fatalf("accepted unknown kind %q", s.Kind)
 		}
-		if k := s.PersonKey(); !strings.HasPrefix(k, "unzr:") && !strings.HasPrefix(k, "rnokpp:") {
+		if s.Kind == KindAddressChange {
+			// No person: the queue is the community's.
+			if k := s.PersonKey(); k != "address:"+s.AddressChange.KATOTTG || !ValidKATOTTG(s.AddressChange.KATOTTG) {
+				t.Fatalf("accepted address change keyed %q", k)
+			}
+			if s.Person != (Person{}) {
+				t.Fatal("accepted address change with a person")
+			}
+		} else if k := s.PersonKey(); !strings.HasPrefix(k, "unzr:") && !strings.HasPrefix(k, "rnokpp:") {
 			t.Fatalf("accepted without a person identifier: %q", k)
+		}
+		if s.Cancellation != nil {
+			if spec, _ := Spec(s.Cancellation.Of); !slices.Contains(spec.CancelReasons, s.Cancellation.Reason) {
+				t.Fatalf("accepted cancellation of %s on ground %q", s.Cancellation.Of, s.Cancellation.Reason)
+			}
 		}
 		if s.Person.UNZR != "" && ValidUNZR(s.Person.UNZR) != nil {
 			t.Fatalf("accepted invalid УНЗР %q", s.Person.UNZR)

@@ -35,6 +35,9 @@ type NewAction struct {
 	Body           []byte
 	Messages       []NewMessage
 	CreatedAt      time.Time
+	// Guarded: the addresses no injunction may cover, and the warnings
+	// stored with the action (guard.go). Empty without a Guard.
+	Guarded Guarded
 }
 
 // NewMessage is one outgoing message; its ID is the X-Road message id and the
@@ -63,6 +66,9 @@ type Store interface {
 	// Insert stores the action and its messages atomically. When the client
 	// already used the idempotency key it stores nothing and returns the
 	// existing action with created=false; the caller compares body hashes.
+	// Otherwise, when an injunction in force on a.Guarded.On covers one of
+	// a.Guarded.Addresses, it stores nothing and returns an *InjunctionError,
+	// deciding in the transaction that would have stored the action.
 	Insert(ctx context.Context, a NewAction) (existing *Action, bodyHash []byte, created bool, err error)
 	Get(ctx context.Context, id uuid.UUID) (*Action, error)
 	List(ctx context.Context, f ListFilter) (Page, error)
@@ -75,6 +81,8 @@ type Service struct {
 	// accepted is told after each commit so an in-process relay can start at
 	// once instead of waiting for its next poll.
 	accepted func()
+	// guard, if set, inspects every submission before it is stored.
+	guard Guard
 }
 
 // NewService wires the service to its store. now may be nil (time.Now).
@@ -87,6 +95,10 @@ func NewService(store Store, now func() time.Time, accepted func()) *Service {
 	}
 	return &Service{store: store, now: now, accepted: accepted}
 }
+
+// SetGuard makes every submission pass the register's guards (001
+// §2.5.16–2.5.18) before it is stored. Call it before serving.
+func (s *Service) SetGuard(g Guard) { s.guard = g }
 
 // Submit validates and durably accepts a submission. created is false when the
 // same key and body were accepted before (the original action is returned).
@@ -123,6 +135,11 @@ func (s *Service) Submit(ctx context.Context, clientID, idemKey string, body []b
 		}
 		na.Messages = append(na.Messages, NewMessage{ID: mid, Destination: d})
 	}
+	if s.guard != nil {
+		if na.Guarded, err = s.guard.Inspect(ctx, sub, now); err != nil {
+			return nil, false, fmt.Errorf("guard action: %w", err)
+		}
+	}
 	existing, prevHash, created, err := s.store.Insert(ctx, na)
 	if err != nil {
 		return nil, false, fmt.Errorf("store action: %w", err)
@@ -142,6 +159,7 @@ func (na NewAction) accepted() *Action {
 	a := &Action{
 		ID: na.ID, Reference: na.Reference, ClientID: na.ClientID, IdempotencyKey: na.IdempotencyKey,
 		Kind: na.Kind, Status: StatusPending, Body: na.Body, CreatedAt: na.CreatedAt, UpdatedAt: na.CreatedAt,
+		Warnings: na.Guarded.Warnings,
 	}
 	for _, m := range na.Messages {
 		due := na.CreatedAt

@@ -34,6 +34,8 @@ const (
 	CodeUnknownValue      = "unknown_value"      // not in the field's enumeration
 	CodeTooLong           = "too_long"           // more runes than the field allows
 	CodeInvalidCharacters = "invalid_characters" // control characters or line separators
+	CodeUnchanged         = "unchanged"          // a new value equal to the one it replaces
+	CodeDuplicate         = "duplicate"          // listed twice
 )
 
 // Identity document types (person.document.type).
@@ -52,6 +54,57 @@ const (
 	DeregistrationOwnerRequest  = "owner_request"
 	DeregistrationDeath         = "death"
 	DeregistrationOther         = "other"
+)
+
+// Grounds of a cancellation (cancellation.reason); which a kind allows is
+// its KindSpec.CancelReasons.
+const (
+	// CancelErroneousEntry: the record was entered in error; a person may
+	// have erroneous data about them cancelled (002 §6.2.2, §6.3).
+	CancelErroneousEntry = "erroneous_entry"
+	// CancelViolationOfLaw: the action was performed in breach of the
+	// requirements of the Law (002 §7.5).
+	CancelViolationOfLaw = "violation_of_law"
+	// CancelDMSNoticeConfirmed: the migration service reported a breach of
+	// the Law in the action and the re-check confirmed it (002 §7.7).
+	CancelDMSNoticeConfirmed = "dms_notice_confirmed"
+	// CancelDocumentInvalid: the passport document the action rested on
+	// was declared invalid by the migration service (002 §7.8).
+	CancelDocumentInvalid = "document_invalid"
+	// CancelCivilRecordAnnulled: the civil-status record the action rested
+	// on (a birth or death record) was annulled by the Ministry of Justice
+	// (002 §7.8).
+	CancelCivilRecordAnnulled = "civil_record_annulled"
+)
+
+// Types of the document a deregistration on death rests on
+// (death.certificate.type, 002 §4.4.14).
+const (
+	// DeathCertificateDomestic: a Ukrainian death certificate (свідоцтво про смерть).
+	DeathCertificateDomestic = "death_certificate"
+	// DeathCertificateForeign: a foreign authority's document registering
+	// the death, legalised unless a treaty says otherwise.
+	DeathCertificateForeign = "foreign_death_record"
+)
+
+// CorrectableFields are the fields of person a person.correct may correct
+// (correction.fields, 002 §7.2–7.3). The УНЗР and the РНОКПП are not among
+// them: they key the person's queue, and a different one is another person.
+var CorrectableFields = []string{
+	"surname", "given_names", "patronymic", "birth_date", "birth_place", "sex", "citizenship", "document",
+}
+
+// Types of an address-directory change (address_change.type, 002 §4.2.22, §7.4).
+const (
+	// AddressRenumbering: buildings renumbered (previous street and
+	// building, new building; block optionally).
+	AddressRenumbering = "renumbering"
+	// AddressStreetRenamed: a street (avenue, square, lane...) renamed.
+	AddressStreetRenamed = "street_renamed"
+	// AddressSettlementRenamed: a settlement renamed.
+	AddressSettlementRenamed = "settlement_renamed"
+	// AddressUnitRenamed: an administrative-territorial unit renamed.
+	AddressUnitRenamed = "unit_renamed"
 )
 
 // Sexes (person.sex).
@@ -128,8 +181,14 @@ func malformed(err error) FieldError {
 	if errors.As(err, &te) {
 		got, _, _ := strings.Cut(te.Value, " ") // "number", "array"...; never the literal
 		want := "string"
-		if te.Type != nil && te.Type.Kind().String() != "string" {
-			want = "object"
+		if te.Type != nil {
+			switch te.Type.Kind().String() {
+			case "string":
+			case "slice":
+				want = "array"
+			default:
+				want = "object"
+			}
 		}
 		return FieldError{Field: te.Field, Code: CodeMalformed, Detail: fmt.Sprintf("expected a JSON %s, got %s", want, got)}
 	}
@@ -176,20 +235,50 @@ func (c *checker) add(field, code, detail string) {
 // only for dates checked against earlier ones (birth date first).
 func (c *checker) submission(s *Submission) {
 	checkFields(c, "", s, headRules)
-	checkFields(c, "person.", &s.Person, personRules)
-	if s.Person.UNZR == "" && s.Person.RNOKPP == "" {
-		c.add("person.unzr", CodeRequired, "unzr or rnokpp is required (a person who refused an РНОКПП is identified by the УНЗР)")
+	// An address.change concerns no person: its kind refuses the block.
+	if s.Kind != KindAddressChange {
+		checkFields(c, "person.", &s.Person, personRules)
+		if s.Person.UNZR == "" && s.Person.RNOKPP == "" {
+			c.add("person.unzr", CodeRequired, "unzr or rnokpp is required (a person who refused an РНОКПП is identified by the УНЗР)")
+		}
+		checkFields(c, "person.document.", s.Person.Document, documentRules)
 	}
-	checkFields(c, "person.document.", s.Person.Document, documentRules)
 	checkFields(c, "address.", s.Address, addressRules)
 	checkFields(c, "previous_address.", s.PreviousAddress, addressRules)
 	checkFields(c, "", s, tailRules)
 	checkFields(c, "official.", &s.Official, officialRules)
 	checkFields(c, "basis_document.", s.BasisDocument, basisRules)
 	checkFields(c, "cancellation.", s.Cancellation, cancellationRules)
+	checkCancelReason(s, c)
 	checkFields(c, "deregistration.", s.Deregistration, deregistrationRules)
+	if x := s.Correction; x != nil {
+		requireBlock(c, "correction.previous", x.Previous != nil)
+		checkFields(c, "correction.previous.", x.Previous, previousPersonRules)
+		if x.Previous != nil {
+			checkFields(c, "correction.previous.document.", x.Previous.Document, previousDocumentRules)
+		}
+	}
+	if d := s.Death; d != nil {
+		checkFields(c, "death.", d, deathRules)
+		requireBlock(c, "death.certificate", d.Certificate != nil)
+		checkFields(c, "death.certificate.", d.Certificate, deathCertificateRules)
+	}
+	if a := s.AddressChange; a != nil {
+		checkFields(c, "address_change.", a, addressChangeRules)
+		requireBlock(c, "address_change.previous", a.Previous != nil)
+		requireBlock(c, "address_change.new", a.New != nil)
+		checkFields(c, "address_change.previous.", a.Previous, addressNamesRules)
+		checkFields(c, "address_change.new.", a.New, addressNamesRules)
+	}
 	if spec, ok := Spec(s.Kind); ok {
 		spec.validate(s, c)
+	}
+}
+
+// requireBlock reports a block nested in another that must be there.
+func requireBlock(c *checker, path string, present bool) {
+	if !present {
+		c.add(path, CodeRequired, "must be present")
 	}
 }
 
@@ -273,16 +362,64 @@ var personRules = []fieldRule[Person]{
 	{name: "citizenship", get: func(p *Person) string { return p.Citizenship }, check: alpha3},
 }
 
-var documentRules = []fieldRule[Document]{
-	{name: "type", get: func(d *Document) string { return d.Type }, required: true,
-		check: oneOf(DocumentIDCard, DocumentPassport, DocumentBirthCertificate, DocumentForeignPassport, DocumentResidencePermit)},
-	// Series and number together, without separators: "КВ123456", "001234567".
-	{name: "number", get: func(d *Document) string { return d.Number }, required: true, max: 20, check: alnum},
-	{name: "issued_on", get: func(d *Document) string { return d.IssuedOn },
+var documentRules = documentRulesAt("person.document.")
+
+// documentRulesAt are the rules of an identity document found at prefix: its
+// expiry is compared with its own issue date.
+func documentRulesAt(prefix string) []fieldRule[Document] {
+	return []fieldRule[Document]{
+		{name: "type", get: func(d *Document) string { return d.Type }, required: true,
+			check: oneOf(DocumentIDCard, DocumentPassport, DocumentBirthCertificate, DocumentForeignPassport, DocumentResidencePermit)},
+		// Series and number together, without separators: "КВ123456", "001234567".
+		{name: "number", get: func(d *Document) string { return d.Number }, required: true, max: 20, check: alnum},
+		{name: "issued_on", get: func(d *Document) string { return d.IssuedOn },
+			check: dateRule{notFuture: true, notBefore: []string{"person.birth_date"}}.check},
+		{name: "issuer", get: func(d *Document) string { return d.Issuer }},
+		{name: "expires_on", get: func(d *Document) string { return d.Expires },
+			check: dateRule{notBefore: []string{prefix + "issued_on", "person.birth_date"}}.check},
+	}
+}
+
+// previousPersonRules check the values a correction replaces like the
+// person's own, none required (a correction names which are there).
+var previousPersonRules = []fieldRule[PreviousPerson]{
+	{name: "surname", get: func(p *PreviousPerson) string { return p.Surname }, check: personName},
+	{name: "given_names", get: func(p *PreviousPerson) string { return p.GivenNames }, check: personName},
+	{name: "patronymic", get: func(p *PreviousPerson) string { return p.Patronymic }, check: personName},
+	{name: "birth_date", get: func(p *PreviousPerson) string { return p.BirthDate }, check: dateRule{notFuture: true}.check},
+	{name: "birth_place", get: func(p *PreviousPerson) string { return p.BirthPlace }},
+	{name: "sex", get: func(p *PreviousPerson) string { return p.Sex }, check: oneOf(SexMale, SexFemale)},
+	{name: "citizenship", get: func(p *PreviousPerson) string { return p.Citizenship }, check: alpha3},
+}
+
+var previousDocumentRules = documentRulesAt("correction.previous.document.")
+
+var deathRules = []fieldRule[Death]{
+	{name: "date", get: func(d *Death) string { return d.Date }, required: true,
 		check: dateRule{notFuture: true, notBefore: []string{"person.birth_date"}}.check},
-	{name: "issuer", get: func(d *Document) string { return d.Issuer }},
-	{name: "expires_on", get: func(d *Document) string { return d.Expires },
-		check: dateRule{notBefore: []string{"person.document.issued_on", "person.birth_date"}}.check},
+}
+
+var deathCertificateRules = []fieldRule[DeathCertificate]{
+	{name: "type", get: func(d *DeathCertificate) string { return d.Type }, required: true,
+		check: oneOf(DeathCertificateDomestic, DeathCertificateForeign)},
+	{name: "number", get: func(d *DeathCertificate) string { return d.Number }, required: true, max: 20, check: alnum},
+	{name: "issued_on", get: func(d *DeathCertificate) string { return d.IssuedOn }, required: true,
+		check: dateRule{notFuture: true, notBefore: []string{"death.date", "person.birth_date"}}.check},
+	{name: "issuer", get: func(d *DeathCertificate) string { return d.Issuer }, required: true},
+}
+
+var addressChangeRules = []fieldRule[AddressChange]{
+	{name: "type", get: func(a *AddressChange) string { return a.Type }, required: true,
+		check: oneOf(AddressRenumbering, AddressStreetRenamed, AddressSettlementRenamed, AddressUnitRenamed)},
+	{name: "katottg", get: func(a *AddressChange) string { return a.KATOTTG }, required: true, check: katottg},
+}
+
+var addressNamesRules = []fieldRule[AddressNames]{
+	{name: "unit", get: func(a *AddressNames) string { return a.Unit }},
+	{name: "settlement", get: func(a *AddressNames) string { return a.Settlement }},
+	{name: "street", get: func(a *AddressNames) string { return a.Street }},
+	{name: "building", get: func(a *AddressNames) string { return a.Building }, max: 20},
+	{name: "block", get: func(a *AddressNames) string { return a.Block }, max: 20},
 }
 
 var addressRules = []fieldRule[Address]{
@@ -320,15 +457,21 @@ var deregistrationRules = []fieldRule[Deregistration]{
 // blockPresent tells whether an optional block is in a submission; kinds name
 // these blocks as required or not allowed.
 var blockPresent = map[string]func(*Submission) bool{
+	// person is a struct: absent when every field is empty.
+	"person":           func(s *Submission) bool { return s.Person != Person{} },
 	"address":          func(s *Submission) bool { return s.Address != nil },
 	"previous_address": func(s *Submission) bool { return s.PreviousAddress != nil },
 	"person.document":  func(s *Submission) bool { return s.Person.Document != nil },
 	"basis_document":   func(s *Submission) bool { return s.BasisDocument != nil },
 	"cancellation":     func(s *Submission) bool { return s.Cancellation != nil },
 	"deregistration":   func(s *Submission) bool { return s.Deregistration != nil },
+	"correction":       func(s *Submission) bool { return s.Correction != nil },
+	"death":            func(s *Submission) bool { return s.Death != nil },
+	"address_change":   func(s *Submission) bool { return s.AddressChange != nil },
 }
 
-// blocks is the kind-specific part of validation for the core kinds.
+// blocks is the part of a kind's validation that says which blocks it
+// requires and which it does not take.
 type blocks struct {
 	required, forbidden []string
 }
@@ -364,16 +507,10 @@ func knownKind(_ *checker, _, v string) (string, string) {
 }
 
 func cancellableKind(_ *checker, _, v string) (string, string) {
-	if s, ok := Spec(Kind(v)); ok && s.cancellable {
+	if s, ok := Spec(Kind(v)); ok && s.Cancellable() {
 		return "", ""
 	}
-	var ks []Kind
-	for _, k := range kindTable {
-		if k.cancellable {
-			ks = append(ks, k.Kind)
-		}
-	}
-	return CodeUnknownValue, "must be one of " + joinKinds(ks)
+	return CodeUnknownValue, "must be one of " + joinKinds(CancellableKinds())
 }
 
 func joinKinds(ks []Kind) string {

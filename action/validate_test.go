@@ -66,7 +66,7 @@ func TestParseRules(t *testing.T) {
 	}
 	cancel := func(s *Submission) {
 		s.Kind = KindCancel
-		s.Cancellation = &Cancellation{Of: KindRegister, Reason: "помилка в даних"}
+		s.Cancellation = &Cancellation{Of: KindRegister, Reason: CancelErroneousEntry}
 	}
 	tests := []struct {
 		name   string
@@ -172,7 +172,7 @@ func TestParseRules(t *testing.T) {
 		{"cancellation without reason or of", func(s *Submission) { cancel(s); s.Cancellation.Of, s.Cancellation.Reason = "", "" },
 			[]fc{{"cancellation.of", CodeRequired}, {"cancellation.reason", CodeRequired}}},
 		{"cancellation action id bad", func(s *Submission) { cancel(s); s.Cancellation.ActionID = "RH-1" }, []fc{{"cancellation.action_id", CodeInvalidFormat}}},
-		{"cancellation on register", func(s *Submission) { s.Cancellation = &Cancellation{Of: KindDeclare, Reason: "x"} }, []fc{{"cancellation", CodeNotAllowed}}},
+		{"cancellation on register", func(s *Submission) { s.Cancellation = &Cancellation{Of: KindDeclare, Reason: CancelErroneousEntry} }, []fc{{"cancellation", CodeNotAllowed}}},
 		{"cancel address checked when present", func(s *Submission) { cancel(s); s.Address.KATOTTG = "UA" }, []fc{{"address.katottg", CodeInvalidFormat}}},
 	}
 	for _, tt := range tests {
@@ -362,7 +362,8 @@ func TestKinds(t *testing.T) {
 	if !slices.IsSorted(ks) {
 		t.Fatalf("not sorted: %v", ks)
 	}
-	want := []Kind{KindCancel, KindDeclare, KindDeregister, KindRegister}
+	want := []Kind{KindCancel, KindDeclare, KindDeregister, KindRegister,
+		KindExclude, KindStayRegister, KindChange, KindCorrect, KindDeregisterDeath, KindAddressChange}
 	slices.Sort(want)
 	if !slices.Equal(ks, want) {
 		t.Fatalf("kinds %v, want %v", ks, want)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,7 +28,9 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 var fixedNow = time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
 
 // fixtures are the synthetic submissions in testdata/submissions, one per
-// kind and cancellation target; each golden is testdata/<fixture>.<dest>.xml.
+// kind (an address change per type of change) and cancellation target; each
+// golden is testdata/<fixture>.<dest>.xml. TestFixturesCoverEveryKind keeps
+// the list complete.
 var fixtures = []string{
 	"residence.declare",
 	"residence.register",
@@ -34,6 +38,57 @@ var fixtures = []string{
 	"residence.cancel.declare",
 	"residence.cancel.register",
 	"residence.cancel.deregister",
+	"residence.exclude",
+	"stay.register",
+	"residence.change",
+	"person.correct",
+	"residence.deregister_death",
+	"address.change.street_renamed",
+	"address.change.renumbering",
+	"address.change.settlement_renamed",
+	"residence.cancel.stay.register",
+	"residence.cancel.change",
+	"residence.cancel.deregister_death",
+}
+
+// TestFixturesCoverEveryKind: every kind, and a cancellation of every
+// cancellable kind, has a golden for each of its destinations, and every
+// submission in testdata/submissions is a fixture.
+func TestFixturesCoverEveryKind(t *testing.T) {
+	kinds := map[action.Kind]bool{}
+	cancelled := map[action.Kind]bool{}
+	for _, name := range fixtures {
+		s := loadFixture(t, name)
+		kinds[s.Kind] = true
+		if s.Cancellation != nil {
+			cancelled[s.Cancellation.Of] = true
+		}
+		spec, _ := action.Spec(s.Kind)
+		for _, d := range spec.Destinations {
+			if _, err := os.Stat(filepath.Join("testdata", name+"."+string(d)+".xml")); err != nil {
+				t.Errorf("%s to %s: no golden: %v", name, d, err)
+			}
+		}
+	}
+	for _, k := range action.Kinds() {
+		if !kinds[k] {
+			t.Errorf("no fixture of kind %s", k)
+		}
+	}
+	for _, k := range action.CancellableKinds() {
+		if !cancelled[k] {
+			t.Errorf("no fixture cancelling a %s", k)
+		}
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "submissions", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if name := strings.TrimSuffix(filepath.Base(f), ".json"); !slices.Contains(fixtures, name) {
+			t.Errorf("%s is not in fixtures", f)
+		}
+	}
 }
 
 var fixedMeta = mapping.Meta{
@@ -190,8 +245,14 @@ func roundTrip(t *testing.T, raw []byte, m mapped) {
 func dump(v any) string {
 	switch r := v.(type) {
 	case *dms.OtgToDmsRequest:
+		if r.Person == nil {
+			return fmt.Sprintf("%+v", *r)
+		}
 		return fmt.Sprintf("%+v person=%+v", *r, *r.Person)
 	case *eddr.SubmitResidenceChange:
+		if r.Person == nil {
+			return fmt.Sprintf("%+v", *r)
+		}
 		return fmt.Sprintf("%+v person=%+v", *r, *r.Person)
 	}
 	return fmt.Sprintf("%+v", v)

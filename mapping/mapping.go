@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hooklift/gowsdl/soap"
+
+	"github.com/reghub/reghub/action"
 )
 
 // RegistrationBody is the registration body (орган реєстрації) the hub speaks
@@ -84,4 +86,24 @@ func (f *fields) err(dest string) error {
 		return nil
 	}
 	return fmt.Errorf("map to %s: %s", dest, strings.Join(f.errs, "; "))
+}
+
+// enumOf translates one of the hub's codes into a destination's enumeration
+// value; a code without one is a mapping error (named, never echoed).
+func enumOf[T ~string](f *fields, name, code string, table map[string]T) *T {
+	v, ok := table[code]
+	if !ok {
+		f.add("%s has no value at this destination", name)
+		return nil
+	}
+	return &v
+}
+
+// all runs the fillers of a kind in order.
+func all[R any](fs ...func(*fields, *action.Submission, R)) func(*fields, *action.Submission, R) {
+	return func(f *fields, s *action.Submission, req R) {
+		for _, fill := range fs {
+			fill(f, s, req)
+		}
+	}
 }

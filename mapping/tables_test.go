@@ -30,13 +30,121 @@ func TestEveryKindMapped(t *testing.T) {
 			}
 		}
 	}
-	for _, of := range []action.Kind{action.KindDeclare, action.KindRegister, action.KindDeregister} {
+	for _, of := range action.CancellableKinds() {
 		if dmsRules[of].cancelCode == "" {
 			t.Errorf("dms: %s has no cancellation code", of)
 		}
 		if !eddrRules[of].cancellable {
 			t.Errorf("eddr: %s is not cancellable", of)
 		}
+	}
+	for k, r := range dmsRules {
+		if spec, _ := action.Spec(k); r.cancelCode != "" && !spec.Cancellable() {
+			t.Errorf("dms: %s has a cancellation code but cannot be cancelled", k)
+		}
+	}
+	for k, r := range eddrRules {
+		if spec, _ := action.Spec(k); r.cancellable && !spec.Cancellable() {
+			t.Errorf("eddr: %s is cancellable but the hub does not let it be", k)
+		}
+	}
+}
+
+// TestCancelReasonWording: every ground a kind may be cancelled on has its
+// own wording upstream; a reason that is no code (accepted before the codes
+// were checked) is sent as written.
+func TestCancelReasonWording(t *testing.T) {
+	seen := map[string]string{}
+	for _, k := range action.CancellableKinds() {
+		spec, _ := action.Spec(k)
+		for _, code := range spec.CancelReasons {
+			w := CancelReasonText(code)
+			if w == code || w == "" {
+				t.Errorf("%s: ground %s has no wording", k, code)
+			}
+			if other, ok := seen[w]; ok && other != code {
+				t.Errorf("grounds %s and %s share the wording %q", code, other, w)
+			}
+			seen[w] = code
+		}
+	}
+	if got := CancelReasonText("помилка в даних"); got != "помилка в даних" {
+		t.Errorf("free-text reason sent as %q", got)
+	}
+	// The wording of erroneous_entry is what the goldens of the core
+	// cancellations always carried.
+	if got := CancelReasonText(action.CancelErroneousEntry); got != "помилково внесені відомості" {
+		t.Errorf("erroneous_entry worded %q", got)
+	}
+}
+
+// TestNewKindsMappingErrors: a message that lacks what its kind needs is
+// a mapping error at both destinations (never a half-filled message).
+func TestNewKindsMappingErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*action.Submission)
+		want string
+	}{
+		{"exclusion without basis", func(s *action.Submission) { s.Kind = action.KindExclude }, "basis_document is required"},
+		{"correction without correction", func(s *action.Submission) {
+			s.Kind, s.BasisDocument = action.KindCorrect, &action.BasisDocument{Type: "заява"}
+		}, "correction with fields and previous values is required"},
+		{"correction of an unknown field", func(s *action.Submission) {
+			s.Kind, s.BasisDocument = action.KindCorrect, &action.BasisDocument{Type: "заява"}
+			s.Correction = &action.Correction{Fields: []string{"rnokpp"}, Previous: &action.PreviousPerson{}}
+		}, "correction.fields has no value at this destination"},
+		{"death without certificate", func(s *action.Submission) {
+			s.Kind, s.Death = action.KindDeregisterDeath, &action.Death{Date: "2025-03-01"}
+		}, "death.certificate is required"},
+		{"death with an unknown document", func(s *action.Submission) {
+			s.Kind = action.KindDeregisterDeath
+			s.Death = &action.Death{Date: "2025-03-01", Certificate: &action.DeathCertificate{Type: "note", Number: "1", IssuedOn: "2025-03-02", Issuer: "x"}}
+		}, "death.certificate.type has no value at this destination"},
+		{"address change without values", func(s *action.Submission) {
+			s.Kind, s.BasisDocument = action.KindAddressChange, &action.BasisDocument{Type: "рішення"}
+			s.AddressChange = &action.AddressChange{Type: action.AddressStreetRenamed, KATOTTG: "UA12060190010000123"}
+		}, "address_change with previous and new values is required"},
+		{"address change of an unknown type", func(s *action.Submission) {
+			s.Kind, s.BasisDocument = action.KindAddressChange, &action.BasisDocument{Type: "рішення"}
+			s.AddressChange = &action.AddressChange{Type: "merger", KATOTTG: "UA12060190010000123",
+				Previous: &action.AddressNames{}, New: &action.AddressNames{}}
+		}, "address_change.type has no value at this destination"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := validSubmission(action.KindDeclare)
+			tt.edit(s)
+			_, derr := ToDMS(s, validMeta())
+			_, eerr := ToEDDR(s, validMeta())
+			for dest, err := range map[string]error{"dms": derr, "eddr": eerr} {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("%s: error %v, want one mentioning %q", dest, err, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestAddressChangeCarriesNoPerson: an address change maps without a person
+// at either destination, whatever the submission's person holds.
+func TestAddressChangeCarriesNoPerson(t *testing.T) {
+	s := validSubmission(action.KindAddressChange)
+	s.Person, s.Address = action.Person{}, nil
+	s.BasisDocument = &action.BasisDocument{Type: "рішення", Number: "1", Date: "2025-03-01"}
+	s.AddressChange = &action.AddressChange{Type: action.AddressUnitRenamed, KATOTTG: "UA12060190010000123",
+		Previous: &action.AddressNames{Unit: "a"}, New: &action.AddressNames{Unit: "b"}}
+	d, err := ToDMS(s, validMeta())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := ToEDDR(s, validMeta())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Person != nil || e.Person != nil || *d.StatusCode != "ADDRESS_CHANGE" || *e.ChangeType != "ADDRESS_CHANGED" ||
+		d.AddressChange.New.Unit != "b" || e.AddressChange.Previous.Unit != "a" {
+		t.Fatalf("dms %+v\neddr %+v", d, e)
 	}
 }
 
@@ -121,6 +229,9 @@ func TestCancellationCodes(t *testing.T) {
 		{action.KindDeclare, "CANCEL_DECLARATION", "DECLARE", "RESIDENCE_DECLARED"},
 		{action.KindRegister, "CANCEL_REGISTRATION", "REGISTER", "RESIDENCE_REGISTERED"},
 		{action.KindDeregister, "CANCEL_DEREGISTRATION", "DEREGISTER", "RESIDENCE_DEREGISTERED"},
+		{action.KindStayRegister, "CANCEL_STAY_REGISTRATION", "REGISTER_STAY", "STAY_REGISTERED"},
+		{action.KindChange, "CANCEL_CHANGE", "CHANGE_RESIDENCE", "RESIDENCE_CHANGED"},
+		{action.KindDeregisterDeath, "CANCEL_DEATH_DEREGISTRATION", "DEREGISTER_DEATH", "RESIDENCE_DEREGISTERED_DEATH"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.of), func(t *testing.T) {

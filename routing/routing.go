@@ -242,13 +242,14 @@ func (r *Rules) holds(conds []string, s *action.Submission, f facts) bool {
 }
 
 // AddressLeft is the address a submission makes the person leave: the
-// previous address when given, else the address of a deregistration or a
-// cancellation; nil when there is none.
+// previous address when given, else the address of a deregistration (on
+// death too) or a cancellation; nil when there is none.
 func AddressLeft(s *action.Submission) *action.Address {
 	if s.PreviousAddress != nil {
 		return s.PreviousAddress
 	}
-	if s.Kind == action.KindDeregister || s.Kind == action.KindCancel {
+	switch s.Kind {
+	case action.KindDeregister, action.KindDeregisterDeath, action.KindCancel:
 		return s.Address
 	}
 	return nil

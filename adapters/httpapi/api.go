@@ -31,6 +31,9 @@ type Deps struct {
 	Actions *action.Service
 	// Ops serves the operations API under /v1/ops; nil answers it with 503.
 	Ops *ops.Service
+	// Injunctions serves /v1/ops/injunctions (guards.go); nil answers it
+	// with 503.
+	Injunctions *ops.Injunctions
 	// Feed serves GET /v1/events; nil answers it with 503.
 	Feed *action.Feed
 	// Queries serves authorities' queries under /v1/queries; nil answers
@@ -96,7 +99,7 @@ func (a *api) routes() []route {
 		})},
 		{"GET /readyz", http.HandlerFunc(a.ready)},
 		{"GET /metrics", promhttp.Handler()},
-	}, append(a.queryRoutes(), a.opsRoutes()...)...)
+	}, append(append(a.queryRoutes(), a.opsRoutes()...), a.injunctionRoutes()...)...)
 }
 
 // Routes lists the API's route patterns ("METHOD /path"), for the test that
@@ -215,6 +218,8 @@ func (a *api) submit(w http.ResponseWriter, r *http.Request) {
 			Type: problemType("validation"), Title: "Unprocessable Content", Status: http.StatusUnprocessableEntity,
 			Detail: "the submission has invalid fields; nothing was stored", Instance: r.URL.Path, Errors: verr.Fields,
 		})
+		return
+	case refusedByInjunction(w, r, err):
 		return
 	case errors.Is(err, action.ErrIdempotencyConflict):
 		actionsRefused.WithLabelValues("idempotency_conflict").Inc()

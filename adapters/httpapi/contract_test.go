@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,6 +23,8 @@ import (
 	"github.com/reghub/reghub/adapters/postgres"
 	"github.com/reghub/reghub/audit"
 	"github.com/reghub/reghub/auth"
+	"github.com/reghub/reghub/guard"
+	"github.com/reghub/reghub/ops"
 	"github.com/reghub/reghub/simulators/localregistry"
 	"github.com/reghub/reghub/test/pgtest"
 )
@@ -89,6 +92,10 @@ func TestAnswersMatchContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	opTok, err := auth.Register(ctx, store, "op", "operator", auth.RoleOperator)
+	if err != nil {
+		t.Fatal(err)
+	}
 	catalogue, err := access.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -96,17 +103,23 @@ func TestAnswersMatchContract(t *testing.T) {
 	queries := &access.Service{Catalogue: catalogue, Pending: store,
 		Sources:  map[access.Source]access.Finder{access.SourceLocal: store},
 		Recorder: audit.Recorder{Log: postgres.NewAuditLog(pool, postgres.AuditOptions{})}}
+	actions := action.NewService(store, nil, nil)
+	actions.SetGuard(guard.New(store))
 	srv := httptest.NewServer(httpapi.Handler(httpapi.Deps{
-		Actions: action.NewService(store, nil, nil), Clients: store, Feed: action.NewFeed(store, 10*time.Millisecond),
-		Ready: func(context.Context) error { return nil }, Queries: queries,
+		Actions: actions, Clients: store, Feed: action.NewFeed(store, 10*time.Millisecond),
+		Ready: func(context.Context) error { return nil }, Queries: queries, Injunctions: ops.NewInjunctions(store),
 	}))
 	defer srv.Close()
 
 	gen := localregistry.NewGenerator(7, time.Now())
 	body := gen.NextJSON()
 	other := gen.NextJSON()
+	// A registration in a building a court injunction covers (guards).
+	enjoined := registrationAt(t, gen, action.Address{KATOTTG: "UA12060170010076413", Street: "вул. Вигадана", Building: "7", Apartment: "2"})
+	injunction := []byte(`{"court": "Синтетичний районний суд", "reference": "SYN-2/7/25", "decided_on": "2025-01-10",
+	  "address": {"katottg": "UA12060170010076413", "street": "вул. Вигадана", "building": "7"}, "reason": "ухвала надійшла"}`)
 
-	var firstID string
+	var firstID, injunctionID string
 	cases := []struct {
 		name          string
 		method, path  string
@@ -141,12 +154,23 @@ func TestAnswersMatchContract(t *testing.T) {
 		{"query by a registry", "POST", "/v1/queries", regTok, "", "application/json", query(`["surname"]`), 403, true, "forbidden"},
 		{"query unknown", "GET", "/v1/queries/0193b3a4-0000-7000-8000-000000000000", authTok, "", "", nil, 404, true, "not-found"},
 		{"overdue queries", "GET", "/v1/ops/queries/overdue", audTok, "", "", nil, 200, true, ""},
+		{"add injunction", "POST", "/v1/ops/injunctions", opTok, "", "application/json", injunction, 201, true, ""},
+		{"same injunction again", "POST", "/v1/ops/injunctions", opTok, "", "application/json", injunction, 409, true, "conflict"},
+		{"injunction incomplete", "POST", "/v1/ops/injunctions", opTok, "", "application/json", []byte(`{"court": "c", "reference": "r", "decided_on": "2999-01-01", "address": {"katottg": "UA12060170010076413", "building": "1"}}`), 422, true, "invalid-request"},
+		{"registry may not add injunctions", "POST", "/v1/ops/injunctions", regTok, "", "application/json", injunction, 403, true, "forbidden"},
+		{"action under injunction", "POST", "/v1/actions", regTok, "k6", "application/json", enjoined, 409, true, "address-under-injunction"},
+		{"injunctions", "GET", "/v1/ops/injunctions?katottg=UA12060170010076413", audTok, "", "", nil, 200, true, ""},
+		{"injunctions bad filter", "GET", "/v1/ops/injunctions?lifted=maybe", audTok, "", "", nil, 400, false, "invalid-parameter"},
+		{"auditor may not lift", "POST", "/v1/ops/injunctions/{injunction}/lift", audTok, "", "application/json", []byte(`{"reason": "x"}`), 403, true, "forbidden"},
+		{"lift injunction", "POST", "/v1/ops/injunctions/{injunction}/lift", opTok, "", "application/json", []byte(`{"reason": "скасовано"}`), 200, true, ""},
+		{"lift injunction again", "POST", "/v1/ops/injunctions/{injunction}/lift", opTok, "", "application/json", []byte(`{"reason": "скасовано"}`), 409, true, "conflict"},
+		{"action after the lift", "POST", "/v1/actions", regTok, "k6", "application/json", enjoined, 202, true, ""},
 		{"health", "GET", "/healthz", "", "", "", nil, 200, true, ""},
 		{"ready", "GET", "/readyz", "", "", "", nil, 200, true, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			path := strings.ReplaceAll(tc.path, "{first}", firstID)
+			path := strings.ReplaceAll(strings.ReplaceAll(tc.path, "{first}", firstID), "{injunction}", injunctionID)
 			req, err := http.NewRequest(tc.method, srv.URL+path, bytes.NewReader(tc.body))
 			if err != nil {
 				t.Fatal(err)
@@ -204,6 +228,9 @@ func TestAnswersMatchContract(t *testing.T) {
 			if tc.name == "accepted" {
 				firstID = extractID(t, raw)
 			}
+			if tc.name == "add injunction" {
+				injunctionID = extractID(t, raw)
+			}
 		})
 	}
 }
@@ -214,6 +241,26 @@ func query(fields string) []byte {
 	  "basis": {"code": "social.services", "law": "Положення про Реєстр Криворізької міської територіальної громади",
 	            "article": "підпункт 6.4.2.3 пункту 6.4"},
 	  "purpose": {"id": "social-services", "text": "контракт"}, "search": {"rnokpp": "3300612300"}, "fields": %s}`, fields)
+}
+
+// registrationAt is the generator's next declaration or registration, moved
+// to a.
+func registrationAt(t *testing.T, gen *localregistry.Generator, a action.Address) []byte {
+	t.Helper()
+	for range 1000 {
+		s := gen.Next()
+		if s.Kind != action.KindRegister && s.Kind != action.KindDeclare {
+			continue
+		}
+		s.Address, s.PreviousAddress = &a, nil
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	t.Fatal("the generator gave no registration")
+	return nil
 }
 
 func extractID(t *testing.T, raw []byte) string {

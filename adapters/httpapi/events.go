@@ -18,8 +18,9 @@ type eventsView struct {
 	NextCursor string         `json:"next_cursor"`
 }
 
-// events is the pull feed of status changes (GET /v1/events): a registry
-// reads its own actions' changes, operators and auditors everyone's.
+// events is the pull feed of status changes and notices (GET /v1/events):
+// a registry reads its own actions' changes and the notices relayed to it,
+// operators and auditors everyone's.
 func (a *api) events(w http.ResponseWriter, r *http.Request) {
 	if a.Feed == nil {
 		writeProblem(w, r, http.StatusServiceUnavailable, "unavailable", "Service Unavailable", "the event feed is not configured")

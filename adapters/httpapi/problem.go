@@ -20,6 +20,8 @@ type Problem struct {
 	// access log.
 	Reason  string `json:"reason,omitempty"`
 	QueryID string `json:"query_id,omitempty"`
+	// Injunction names the court injunction that refused an action.
+	Injunction any `json:"injunction,omitempty"`
 }
 
 // problemType builds the type URI of a problem; the URN needs no server to

@@ -17,6 +17,8 @@ type actionView struct {
 	UpdatedAt    time.Time      `json:"updated_at"`
 	CompletedAt  *time.Time     `json:"completed_at,omitempty"`
 	Deliveries   []deliveryView `json:"deliveries"`
+	// Warnings the guards raised at acceptance (001 §2.5.16, §2.5.18).
+	Warnings []action.Warning `json:"warnings"`
 }
 
 type deliveryView struct {
@@ -44,7 +46,10 @@ func toView(a *action.Action) actionView {
 	v := actionView{
 		ID: a.ID.String(), Reference: a.Reference, Kind: string(a.Kind), Status: string(a.Status),
 		StatusReason: a.StatusReason, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(), CompletedAt: utc(a.CompletedAt),
-		Deliveries: make([]deliveryView, 0, len(a.Deliveries)),
+		Deliveries: make([]deliveryView, 0, len(a.Deliveries)), Warnings: a.Warnings,
+	}
+	if v.Warnings == nil {
+		v.Warnings = []action.Warning{}
 	}
 	for _, d := range a.Deliveries {
 		v.Deliveries = append(v.Deliveries, deliveryView{

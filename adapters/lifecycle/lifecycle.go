@@ -150,6 +150,11 @@ func metricsHandler(logger *slog.Logger) message.NoPublishHandlerFunc {
 			logger.Error("skipping undecodable lifecycle event", "err", err, "event_id", msg.UUID)
 			return nil
 		}
+		if e.Status == "" {
+			// A notice relayed to the registry, on the same feed: not a
+			// status change.
+			return nil
+		}
 		lifecycleEvents.WithLabelValues(string(e.Status)).Inc()
 		logger.Debug("action lifecycle event", "event_id", msg.UUID, "action_id", e.ActionID, "status", e.Status, "kind", e.Kind)
 		return nil

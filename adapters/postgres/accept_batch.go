@@ -119,6 +119,8 @@ func (g *acceptGroup) commit(batch []*acceptReq) {
 
 // insertMany stores the batch's actions in one round trip and one implicit
 // transaction: every person's lock first, then the actions in queue order.
+// An action a court injunction covers is refused by its own statement
+// (queueInsert) and stores nothing; the others go on.
 func (s *Store) insertMany(ctx context.Context, batch []*acceptReq) error {
 	b := &pgx.Batch{}
 	keys := make([]string, len(batch))
@@ -132,12 +134,13 @@ func (s *Store) insertMany(ctx context.Context, batch []*acceptReq) error {
 	br := s.pool.SendBatch(ctx, b)
 	_, err := br.Exec()
 	created := make([]bool, len(batch))
+	// An action under an injunction is not stored; the others are.
+	blocked := make([]*action.InjunctionError, len(batch))
 	for i := range batch {
 		if err != nil {
 			break
 		}
-		tag, e := br.Exec()
-		created[i], err = tag.RowsAffected() > 0, e
+		created[i], blocked[i], err = scanInsert(br.QueryRow())
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -147,6 +150,9 @@ func (s *Store) insertMany(ctx context.Context, batch []*acceptReq) error {
 	}
 	for i, r := range batch {
 		r.created = created[i]
+		if blocked[i] != nil {
+			r.err = blocked[i]
+		}
 	}
 	return nil
 }

@@ -7,14 +7,17 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/google/uuid"
+
 	"github.com/reghub/reghub/action"
 )
 
-// Events reads status changes after the cursor from the lifecycle topic's
-// table, in the order a watermill subscriber reads them: by transaction,
-// and only from transactions older than every one still running, so an
-// event committed late is never skipped by a reader that moved on. clientID
-// "" reads every client's.
+// Events reads status changes and notices (notices.go) after the cursor
+// from the lifecycle topic's table, in the order a watermill subscriber
+// reads them: by transaction, and only from transactions older than every
+// one still running, so an event committed late is never skipped by a
+// reader that moved on. clientID "" reads every client's. A notice event's
+// notice is read from the notices table after the page.
 func (s *Store) Events(ctx context.Context, clientID, after string, limit int) ([]action.Event, string, error) {
 	var xid uint64
 	var off int64
@@ -37,6 +40,7 @@ func (s *Store) Events(ctx context.Context, clientID, after string, limit int) (
 	}
 	defer rows.Close()
 	var out []action.Event
+	var notices []uuid.UUID // the notices of the notice events, in order
 	next := after
 	for rows.Next() {
 		var x, o int64
@@ -44,15 +48,45 @@ func (s *Store) Events(ctx context.Context, clientID, after string, limit int) (
 		if err := rows.Scan(&x, &o, &payload); err != nil {
 			return nil, "", fmt.Errorf("scan event: %w", err)
 		}
-		var e LifecycleEvent
+		// A status change (LifecycleEvent), or a notice (noticeEvent).
+		var e struct {
+			LifecycleEvent
+			Type     string    `json:"type"`
+			NoticeID uuid.UUID `json:"notice_id"`
+		}
 		if err := json.Unmarshal([]byte(payload), &e); err != nil {
 			return nil, "", fmt.Errorf("decode event: %w", err)
 		}
 		next = encodeFeedCursor(uint64(x), o)
-		out = append(out, action.Event{Cursor: next, ActionID: e.ActionID, Status: e.Status, Kind: e.Kind, Reason: e.Reason, At: e.At})
+		if e.Type == noticeEventType {
+			notices = append(notices, e.NoticeID)
+			out = append(out, action.Event{Cursor: next, Type: action.EventNotice, ActionID: e.ActionID, At: e.At})
+			continue
+		}
+		out = append(out, action.Event{Cursor: next, Type: action.EventStatus, ActionID: e.ActionID, Status: e.Status, Kind: e.Kind, Reason: e.Reason, At: e.At})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("read events: %w", err)
+	}
+	rows.Close()
+	if len(notices) > 0 {
+		views, err := s.noticeViews(ctx, notices)
+		if err != nil {
+			return nil, "", err
+		}
+		i := 0
+		for k := range out {
+			if out[k].Type != action.EventNotice {
+				continue
+			}
+			id := notices[i]
+			i++
+			if out[k].Notice = views[id]; out[k].Notice == nil {
+				// Notices are never deleted; should one be missing, its
+				// event still says which it was.
+				out[k].Notice, _ = json.Marshal(map[string]string{"id": id.String()})
+			}
+		}
 	}
 	return out, next, nil
 }

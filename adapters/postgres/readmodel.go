@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -38,6 +39,7 @@ func applyRegistrations(ctx context.Context, tx pgx.Tx, completed []uuid.UUID) e
 	}
 	var order []string
 	byPerson := map[string]*change{}
+	var dirChanges []dirChange
 	for rows.Next() {
 		var id uuid.UUID
 		var person, body string
@@ -63,6 +65,16 @@ func applyRegistrations(ctx context.Context, tx pgx.Tx, completed []uuid.UUID) e
 			rows.Close()
 			return fmt.Errorf("decode action %s: %w", id, err)
 		}
+		if s.Kind == action.KindAddressChange {
+			// Not a person's action: it rewrites the addresses of everyone
+			// registered under the old name or number, below.
+			delete(byPerson, person)
+			order = slices.DeleteFunc(order, func(p string) bool { return p == person })
+			if s.AddressChange != nil {
+				dirChanges = append(dirChanges, dirChange{id, *s.AddressChange})
+			}
+			continue
+		}
 		// Two completions of one person in one batch apply in submission
 		// order, the second on top of the first.
 		c.reg.Apply(s)
@@ -72,17 +84,83 @@ func applyRegistrations(ctx context.Context, tx pgx.Tx, completed []uuid.UUID) e
 		return fmt.Errorf("read registrations: %w", err)
 	}
 	b := &pgx.Batch{}
+	if err := rewriteAddresses(ctx, tx, dirChanges, b); err != nil {
+		return err
+	}
 	for _, person := range order {
 		c := byPerson[person]
 		rec, err := json.Marshal(c.reg)
 		if err != nil {
 			return fmt.Errorf("encode registration: %w", err)
 		}
-		p, a := c.reg.Person, c.reg.Address
-		if a == nil {
-			a = &action.Address{}
+		queueRegistration(b, person, c.reg, rec, c.actionID)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("write registrations: %w", err)
+	}
+	return nil
+}
+
+// dirChange is a completed address-directory change.
+type dirChange struct {
+	actionID uuid.UUID
+	change   action.AddressChange
+}
+
+// rewriteAddresses applies completed directory changes (renumbering,
+// renaming; 002 §7.4) to the registrations whose current or previous
+// address they cover, queueing the updates on b.
+func rewriteAddresses(ctx context.Context, tx pgx.Tx, changes []dirChange, b *pgx.Batch) error {
+	for _, dc := range changes {
+		rows, err := tx.Query(ctx, `
+			SELECT person_key, record::text FROM registrations
+			WHERE katottg = $1 OR record->'previous_address'->>'katottg' = $1
+			FOR UPDATE`, dc.change.KATOTTG)
+		if err != nil {
+			return fmt.Errorf("registrations under %s: %w", dc.change.KATOTTG, err)
 		}
-		b.Queue(`
+		type hit struct {
+			person string
+			reg    action.Registration
+		}
+		var hits []hit
+		for rows.Next() {
+			var h hit
+			var rec string
+			if err := rows.Scan(&h.person, &rec); err != nil {
+				rows.Close()
+				return fmt.Errorf("registrations under %s: %w", dc.change.KATOTTG, err)
+			}
+			if err := json.Unmarshal([]byte(rec), &h.reg); err != nil {
+				rows.Close()
+				return fmt.Errorf("decode registration: %w", err)
+			}
+			hits = append(hits, h)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("registrations under %s: %w", dc.change.KATOTTG, err)
+		}
+		for _, h := range hits {
+			if !h.reg.ApplyAddressChange(dc.change) {
+				continue
+			}
+			rec, err := json.Marshal(h.reg)
+			if err != nil {
+				return fmt.Errorf("encode registration: %w", err)
+			}
+			queueRegistration(b, h.person, h.reg, rec, dc.actionID)
+		}
+	}
+	return nil
+}
+
+// queueRegistration queues the upsert of one person's registration.
+func queueRegistration(b *pgx.Batch, person string, reg action.Registration, rec []byte, actionID uuid.UUID) {
+	p, a := reg.Person, reg.Address
+	if a == nil {
+		a = &action.Address{}
+	}
+	b.Queue(`
 			INSERT INTO registrations (person_key, unzr, rnokpp, surname, given_names, birth_date,
 			                           katottg, street, building, apartment, registered, record, action_id, updated_at)
 			VALUES ($1, NULLIF($2, ''), NULLIF($3, ''), $4, $5, $6, NULLIF($7, ''), $8, $9, NULLIF($10, ''), $11, $12, $13, now())
@@ -92,13 +170,8 @@ func applyRegistrations(ctx context.Context, tx pgx.Tx, completed []uuid.UUID) e
 				katottg = EXCLUDED.katottg, street = EXCLUDED.street, building = EXCLUDED.building,
 				apartment = EXCLUDED.apartment, registered = EXCLUDED.registered, record = EXCLUDED.record,
 				action_id = EXCLUDED.action_id, updated_at = now()`,
-			person, p.UNZR, p.RNOKPP, p.Surname, p.GivenNames, p.BirthDate,
-			a.KATOTTG, a.Street, a.Building, a.Apartment, c.reg.Registered, string(rec), c.actionID)
-	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("write registrations: %w", err)
-	}
-	return nil
+		person, p.UNZR, p.RNOKPP, p.Surname, p.GivenNames, p.BirthDate,
+		a.KATOTTG, a.Street, a.Building, a.Apartment, reg.Registered, string(rec), actionID)
 }
 
 // Find implements access.Finder on the read model: the local register's

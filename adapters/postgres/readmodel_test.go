@@ -105,6 +105,20 @@ func TestReadModelFollowsCompletedActions(t *testing.T) {
 		t.Fatalf("at the new address: %v", got)
 	}
 
+	// The street of the flat is renamed in the address directory: the
+	// person is found under the new name, not the old one.
+	b.complete(t, action.Submission{Kind: action.KindAddressChange, EffectiveDate: "2026-04-01",
+		AddressChange: &action.AddressChange{Type: action.AddressStreetRenamed, KATOTTG: flat.KATOTTG,
+			Previous: &action.AddressNames{Street: flat.Street}, New: &action.AddressNames{Street: "вул. Перейменована"}}})
+	renamed := &action.Address{KATOTTG: flat.KATOTTG, Street: "вул. Перейменована", Building: flat.Building}
+	if got := find(byAddress(flat), access.ParamAddress); len(got) != 0 {
+		t.Errorf("found under the street's old name: %v", got)
+	}
+	if got := find(byAddress(renamed), access.ParamAddress); len(got) != 1 || got[0].Person != "unzr:"+person.UNZR {
+		t.Errorf("not found under the street's new name: %v", got)
+	}
+	flat = renamed
+
 	// Deregistered: not at any address, but the person is still known.
 	b.complete(t, action.Submission{Kind: action.KindDeregister, Person: person, Address: flat, EffectiveDate: "2026-05-01",
 		Deregistration: &action.Deregistration{Reason: "moved abroad"}})

@@ -50,6 +50,10 @@ func (s *Store) Insert(ctx context.Context, a action.NewAction) (*action.Action,
 	} else {
 		created, err = s.insertOne(ctx, a)
 	}
+	var blocked *action.InjunctionError
+	if errors.As(err, &blocked) {
+		return s.existingOr(ctx, a, blocked)
+	}
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -68,7 +72,7 @@ func (s *Store) insertOne(ctx context.Context, a action.NewAction) (bool, error)
 	queueInsert(batch, a)
 	br := s.pool.SendBatch(ctx, batch)
 	_, lockErr := br.Exec()
-	tag, err := br.Exec()
+	created, blocked, err := scanInsert(br.QueryRow())
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
@@ -78,7 +82,10 @@ func (s *Store) insertOne(ctx context.Context, a action.NewAction) (bool, error)
 	if err != nil {
 		return false, fmt.Errorf("insert action and outbox messages: %w", err)
 	}
-	return tag.RowsAffected() > 0, nil
+	if blocked != nil {
+		return false, blocked
+	}
+	return created, nil
 }
 
 // queueLock queues the statement taking the persons' accept locks, in one
@@ -104,28 +111,40 @@ func queueLock(b *pgx.Batch, personKeys []string) {
 // queueInsert queues the insert of one action and its messages. A later
 // statement of the same transaction sees the rows of an earlier one, so two
 // actions of one person in one transaction queue up in order.
+//
+// The insert is conditional: when an injunction in force covers one of the
+// action's guarded addresses (blockedSQL, guards.go), the statement stores
+// nothing and names the injunction; the other statements of the
+// transaction go on. Read it with scanInsert.
 func queueInsert(b *pgx.Batch, a action.NewAction) {
 	msgIDs := make([]uuid.UUID, len(a.Messages))
 	dests := make([]string, len(a.Messages))
 	for i, m := range a.Messages {
 		msgIDs[i], dests[i] = m.ID, string(m.Destination)
 	}
+	g := guardArgs(a.Guarded)
 	b.Queue(`
-		WITH new_action AS (
-			INSERT INTO actions (id, reference, client_id, idempotency_key, body_hash, kind, status, person_key, body, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $9)
+		WITH blocked AS (`+blockedSQL+`
+		), new_action AS (
+			INSERT INTO actions (id, reference, client_id, idempotency_key, body_hash, kind, status, person_key, body, created_at, updated_at, warnings)
+			SELECT $1::uuid, $2::text, $3::text, $4::text, $5::bytea, $6::text, 'pending', $7::text, $8::json, $9::timestamptz, $9::timestamptz, $18::jsonb
+			WHERE NOT EXISTS (SELECT 1 FROM blocked)
 			ON CONFLICT (client_id, idempotency_key) DO NOTHING
 			RETURNING id
+		), messages AS (
+			INSERT INTO outbox_messages (id, action_id, destination, person_key, state, due_at, created_at, updated_at, ready)
+			SELECT m.id, new_action.id, m.destination, $7, 'pending', $9, $9, $9,
+			       NOT EXISTS (SELECT 1 FROM outbox_messages e
+			                   WHERE e.destination = m.destination AND e.person_key = $7
+			                     AND e.state IN ('pending', 'awaiting_ack', 'dead'))
+			FROM new_action, unnest($10::uuid[], $11::text[]) WITH ORDINALITY AS m(id, destination, n)
+			ORDER BY m.n
+			RETURNING 1
 		)
-		INSERT INTO outbox_messages (id, action_id, destination, person_key, state, due_at, created_at, updated_at, ready)
-		SELECT m.id, new_action.id, m.destination, $7, 'pending', $9, $9, $9,
-		       NOT EXISTS (SELECT 1 FROM outbox_messages e
-		                   WHERE e.destination = m.destination AND e.person_key = $7
-		                     AND e.state IN ('pending', 'awaiting_ack', 'dead'))
-		FROM new_action, unnest($10::uuid[], $11::text[]) WITH ORDINALITY AS m(id, destination, n)
-		ORDER BY m.n`,
+		SELECT EXISTS (SELECT 1 FROM new_action), b.id::text, b.reference, b.court, b.decided_on::text
+		FROM (VALUES (1)) AS one LEFT JOIN blocked b ON true`,
 		a.ID, a.Reference, a.ClientID, a.IdempotencyKey, a.BodyHash, string(a.Kind), a.PersonKey, string(a.Body), a.CreatedAt,
-		msgIDs, dests)
+		msgIDs, dests, g.katottg, g.street, g.building, g.block, g.apartment, g.on, g.warnings)
 }
 
 // existing answers a resubmission: the key was used before and nothing was
@@ -154,17 +173,20 @@ func (s *Store) Get(ctx context.Context, id uuid.UUID) (*action.Action, error) {
 	return getAction(ctx, s.pool, id)
 }
 
-const actionColumns = `id, reference, client_id, idempotency_key, kind, status, status_reason, body::text, created_at, updated_at, completed_at`
+const actionColumns = `id, reference, client_id, idempotency_key, kind, status, status_reason, body::text, created_at, updated_at, completed_at, warnings::text`
 
 func scanAction(row pgx.Row) (*action.Action, error) {
 	var a action.Action
 	var kind, status, body string
+	var warnings *string
 	if err := row.Scan(&a.ID, &a.Reference, &a.ClientID, &a.IdempotencyKey, &kind, &status, &a.StatusReason, &body,
-		&a.CreatedAt, &a.UpdatedAt, &a.CompletedAt); err != nil {
+		&a.CreatedAt, &a.UpdatedAt, &a.CompletedAt, &warnings); err != nil {
 		return nil, err
 	}
 	a.Kind, a.Status, a.Body = action.Kind(kind), action.Status(status), []byte(body)
-	return &a, nil
+	var err error
+	a.Warnings, err = decodeWarnings(warnings)
+	return &a, err
 }
 
 func getAction(ctx context.Context, q querier, id uuid.UUID) (*action.Action, error) {
@@ -235,12 +257,18 @@ func (s *Store) List(ctx context.Context, f action.ListFilter) (action.Page, err
 		var seq int64
 		var a action.Action
 		var kind, status, body string
+		var warnings *string
 		if err := rows.Scan(&seq, &a.ID, &a.Reference, &a.ClientID, &a.IdempotencyKey, &kind, &status, &a.StatusReason, &body,
-			&a.CreatedAt, &a.UpdatedAt, &a.CompletedAt); err != nil {
+			&a.CreatedAt, &a.UpdatedAt, &a.CompletedAt, &warnings); err != nil {
 			rows.Close()
 			return action.Page{}, fmt.Errorf("scan action: %w", err)
 		}
 		a.Kind, a.Status, a.Body = action.Kind(kind), action.Status(status), []byte(body)
+		var err error
+		if a.Warnings, err = decodeWarnings(warnings); err != nil {
+			rows.Close()
+			return action.Page{}, err
+		}
 		page.Actions = append(page.Actions, a)
 		seqs = append(seqs, seq)
 	}

@@ -2,9 +2,7 @@ package soapquery
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
-	"net/http"
 	"slices"
 	"sort"
 	"strconv"
@@ -12,8 +10,8 @@ import (
 	"github.com/hooklift/gowsdl/soap"
 
 	"github.com/reghub/reghub/access"
+	"github.com/reghub/reghub/adapters/soapenv"
 	"github.com/reghub/reghub/schemas/query"
-	"github.com/reghub/reghub/schemas/xroad"
 )
 
 // Fault reasons besides access's refusal reasons.
@@ -64,44 +62,15 @@ func (f *fault) code() string {
 	return "soap:" + kind + "." + f.reason
 }
 
-// faultOut is a SOAP 1.1 Fault. Its name is written with the prefix the
-// envelope binds (as gowsdl writes soap:Envelope and soap:Body); its
-// children are unqualified, as SOAP 1.1 wants.
-type faultOut struct {
-	XMLName xml.Name     `xml:"soap:Fault"`
-	Code    string       `xml:"faultcode"`
-	String  string       `xml:"faultstring"`
-	Detail  *faultDetail `xml:"detail,omitempty"`
-}
-
-type faultDetail struct {
-	Fault *query.QueryFault
-}
-
-func (f *fault) out() *faultOut {
+// out is the fault as the envelope's Body holds it.
+func (f *fault) out() *soapenv.Fault {
 	text := f.detail
 	if text == "" {
 		text = f.reason
 	}
-	return &faultOut{Code: f.code(), String: text, Detail: &faultDetail{Fault: &query.QueryFault{
+	return &soapenv.Fault{Code: f.code(), String: text, Detail: &soapenv.FaultDetail{Content: &query.QueryFault{
 		Reason: f.reason, Detail: f.detail, QueryId: f.queryID,
 	}}}
-}
-
-// renderEnvelope renders a SOAP 1.1 envelope as gowsdl does (soap:Envelope,
-// soap:Header, soap:Body), indented for reading, with the X-Road headers h
-// (none if nil) and payload as the Body's element.
-func renderEnvelope(h *xroad.Headers, payload any) ([]byte, error) {
-	env := soap.SOAPEnvelope{XmlNS: soap.XmlNsSoapEnv}
-	if h != nil {
-		env.Header = &soap.SOAPHeader{Headers: h.Elements()}
-	}
-	env.Body.Content = payload
-	out, err := xml.MarshalIndent(env, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("render soap envelope: %w", err)
-	}
-	return append([]byte(xml.Header), append(out, '\n')...), nil
 }
 
 // response renders a granted query's answer (answered or pending).
@@ -200,12 +169,4 @@ func appendField(out []*query.Field, name string, v any) []*query.Field {
 		}
 	}
 	return append(out, f)
-}
-
-// writeEnvelope answers with a rendered envelope.
-func writeEnvelope(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", `text/xml; charset="utf-8"`)
-	w.Header().Set("Cache-Control", "no-store") // personal data
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strings"
 
 	"github.com/reghub/reghub/access"
+	"github.com/reghub/reghub/adapters/soapenv"
 	"github.com/reghub/reghub/auth"
 	"github.com/reghub/reghub/schemas/xroad"
 )
@@ -102,8 +101,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, client, nil, f)
 		return
 	}
-	echo := &env.header.headers
-	if f := checkHeaders(env.header, client); f != nil {
+	echo := &env.Header.Headers
+	if f := checkHeaders(env.Header, client); f != nil {
 		h.refuse(w, r, client, echo, f)
 		return
 	}
@@ -112,7 +111,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, client, echo, f)
 		return
 	}
-	body, f := queryJSON(env.body, outside{official: echo.UserID, caseRef: echo.Issue, purposeID: purpose})
+	body, f := queryJSON(env.Body, outside{official: echo.UserID, caseRef: echo.Issue, purposeID: purpose})
 	if f != nil {
 		h.refuse(w, r, client, echo, f)
 		return
@@ -139,24 +138,19 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeFault(w, r, client, echo, internalFault(fmt.Errorf("answer of query %s has status %q", ans.ID, ans.Status)))
 		return
 	}
-	out, err := renderEnvelope(echo, response(ans))
+	out, err := soapenv.Render(echo, response(ans))
 	if err != nil {
 		h.writeFault(w, r, client, echo, internalFault(err))
 		return
 	}
 	h.log.Info("query answered", "query_id", ans.ID, "client", client.ID, "status", ans.Status,
 		"x_road_id", echo.ID, "records", len(ans.Records))
-	writeEnvelope(w, http.StatusOK, out)
+	soapenv.Write(w, http.StatusOK, out)
 }
 
 // authenticate resolves the bearer token and requires the authority role.
 func (h *handler) authenticate(r *http.Request) (*auth.Client, *fault) {
-	// The scheme is case-insensitive (RFC 9110 §11.1).
-	authz := r.Header.Get("Authorization")
-	tok := ""
-	if len(authz) > 7 && strings.EqualFold(authz[:7], "bearer ") {
-		tok = strings.TrimSpace(authz[7:])
-	}
+	tok := soapenv.BearerToken(r)
 	if tok == "" {
 		return nil, &fault{status: http.StatusUnauthorized, reason: ReasonUnauthenticated, detail: "a bearer token is required"}
 	}
@@ -176,35 +170,16 @@ func (h *handler) authenticate(r *http.Request) (*auth.Client, *fault) {
 
 // read checks the request's form (Content-Type, SOAPAction, size) and
 // parses its envelope, which must carry X-Road headers.
-func (h *handler) read(w http.ResponseWriter, r *http.Request) (*envelope, *fault) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, params, err := mime.ParseMediaType(ct)
-		switch {
-		case err != nil || (mt != "text/xml" && mt != "application/xml"):
-			return nil, malformed("Content-Type must be text/xml (SOAP 1.1)")
-		case params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8"):
-			return nil, malformed("the charset must be UTF-8")
-		}
-	}
-	if a := strings.Trim(r.Header.Get("SOAPAction"), `"`); a != "" && a != SOAPAction && a != "Query" {
-		return nil, malformed("SOAPAction %s is not the query operation (%s)", quoteShort(a), SOAPAction)
-	}
-	if r.ContentLength > maxBody {
-		return nil, malformed("the body exceeds %d bytes", maxBody)
-	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+func (h *handler) read(w http.ResponseWriter, r *http.Request) (*soapenv.Envelope, *fault) {
+	data, err := soapenv.ReadRequest(w, r, operation)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, malformed("the body exceeds %d bytes", maxBody)
-		}
-		return nil, malformed("the body could not be read")
+		return nil, malformed("%v", err)
 	}
 	env, f := parseEnvelope(data)
 	if f != nil {
 		return nil, f
 	}
-	if env.header == nil {
+	if env.Header == nil {
 		return nil, incomplete("a SOAP Header with the X-Road headers is required")
 	}
 	return env, nil
@@ -214,27 +189,21 @@ func (h *handler) read(w http.ResponseWriter, r *http.Request) (*envelope, *faul
 // its caller, and that the caller is the authenticated client. userId and
 // issue are left to the query's validation (official.id, case), which
 // refuses them missing exactly as it would in a REST query, and records it.
-func checkHeaders(x *xroadHeader, c *auth.Client) *fault {
-	var missing []string
-	for _, name := range []string{"client", "service", "id", "protocolVersion"} {
-		if !x.present[name] {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
+func checkHeaders(x *soapenv.Header, c *auth.Client) *fault {
+	if missing := x.Missing("client", "service", "id", "protocolVersion"); len(missing) > 0 {
 		return incomplete("X-Road header(s) %s required", strings.Join(missing, ", "))
 	}
-	hd := x.headers
+	hd := x.Headers
 	switch {
 	case strings.TrimSpace(hd.ID) == "":
 		return incomplete("the X-Road id must not be empty")
 	case hd.ProtocolVersion != xroad.ProtocolVersion:
-		return malformed("X-Road protocolVersion %s, want %s", quoteShort(hd.ProtocolVersion), xroad.ProtocolVersion)
+		return malformed("X-Road protocolVersion %s, want %s", soapenv.QuoteShort(hd.ProtocolVersion), xroad.ProtocolVersion)
 	case hd.Client.MemberCode == "":
 		return incomplete("the X-Road client has no memberCode")
 	case hd.Client.MemberCode != c.ID:
 		return clientFault(access.ReasonRequesterNotAuthorised,
-			"the X-Road client's memberCode %s is not the authenticated client", quoteShort(hd.Client.MemberCode))
+			"the X-Road client's memberCode %s is not the authenticated client", soapenv.QuoteShort(hd.Client.MemberCode))
 	}
 	return nil
 }
@@ -290,7 +259,7 @@ func (h *handler) writeFault(w http.ResponseWriter, r *http.Request, c *auth.Cli
 		attrs = append(attrs, "client", c.ID)
 	}
 	if echo != nil && echo.ID != "" {
-		attrs = append(attrs, "x_road_id", truncate(echo.ID, 100))
+		attrs = append(attrs, "x_road_id", soapenv.Truncate(echo.ID, 100))
 	}
 	if f.queryID != "" {
 		attrs = append(attrs, "query_id", f.queryID)
@@ -310,11 +279,11 @@ func (h *handler) writeFault(w http.ResponseWriter, r *http.Request, c *auth.Cli
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="reghub"`)
 	}
-	body, err := renderEnvelope(echo, f.out())
+	body, err := soapenv.Render(echo, f.out())
 	if err != nil {
 		h.log.Error("render fault", "err", err)
 		http.Error(w, f.code()+": "+f.detail, status)
 		return
 	}
-	writeEnvelope(w, status, body)
+	soapenv.Write(w, status, body)
 }

@@ -16,7 +16,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-
 	"github.com/reghub/reghub/adapters/postgres"
 	"github.com/reghub/reghub/audit"
 )

@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-
 	"github.com/reghub/reghub/adapters/postgres"
 	"github.com/reghub/reghub/auth"
 )

@@ -49,6 +49,15 @@ subcommands:
   pause DEST --reason R           deliveries to DEST wait instead of failing
   resume DEST [--reason R]        let them flow again
   steps [--target T] [--limit N]  recorded operator steps, newest first
+  injunctions list [--katottg K] [--lifted] [--limit N]
+                                  court injunctions that block registration
+                                  actions at an address (001 §2.5.17)
+  injunctions add --court C --reference R --decided-on YYYY-MM-DD
+        --katottg K [--street S] --building B [--block X] [--apartment A]
+        [--valid-from D] [--valid-until D] [--note N] [--reason R]
+                                  record one; without --apartment it covers
+                                  the whole building
+  injunctions lift ID --reason R  lift one; actions there are accepted again
 
 reghub ops <subcommand> -h shows its flags.`
 
@@ -94,6 +103,7 @@ func runOpsTo(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		limit                            int
 		yes, dryRun                      bool
 		positional                       string // name of the one argument, "" for none
+		inj                              injunctionArgs
 	)
 	filters := func() {
 		fs.Var(&f.status, "status", "delivery status: pending, awaiting_ack, acknowledged, rejected, dead, cancelled (repeat or comma-separate)")
@@ -132,6 +142,13 @@ func runOpsTo(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	case "steps":
 		fs.StringVar(&target, "target", "", "only steps on this target: delivery:ID, action:ID, destination:NAME or deliveries (bulk retries)")
 		fs.IntVar(&limit, "limit", 0, "most steps listed (1-1000; default 200)")
+	case "injunctions":
+		var ierr error
+		if positional, args, ierr = injunctionFlags(fs, args, &inj); ierr != nil {
+			fmt.Fprintln(stderr, opsUsage)
+			return ierr
+		}
+		sub += " " + inj.verb
 	default:
 		fmt.Fprintln(stderr, opsUsage)
 		return fmt.Errorf("unknown subcommand %q", sub)
@@ -238,6 +255,8 @@ func runOpsTo(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return err
 		}
 		return out.destination(raw)
+	case "injunctions list", "injunctions add", "injunctions lift":
+		return runInjunctions(ctx, c, out, inj, arg)
 	default: // steps
 		q := url.Values{}
 		if target != "" {

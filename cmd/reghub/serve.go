@@ -26,11 +26,14 @@ import (
 	"github.com/reghub/reghub/adapters/postgres"
 	"github.com/reghub/reghub/adapters/postgres/pgcluster"
 	soapclient "github.com/reghub/reghub/adapters/soap"
+	"github.com/reghub/reghub/adapters/soapnotice"
 	"github.com/reghub/reghub/adapters/soapquery"
 	"github.com/reghub/reghub/adapters/webhook"
 	"github.com/reghub/reghub/audit"
 	"github.com/reghub/reghub/auth"
+	"github.com/reghub/reghub/guard"
 	"github.com/reghub/reghub/mapping"
+	"github.com/reghub/reghub/notice"
 	"github.com/reghub/reghub/ops"
 	"github.com/reghub/reghub/outbox"
 )
@@ -51,6 +54,9 @@ type serveConfig struct {
 	BodyCode                      string
 	BodyName                      string
 	DebugListen                   string
+	// DMSMemberCode is the migration service's X-Road member code: the id
+	// of the client that may send notices to /soap/notices.
+	DMSMemberCode string
 	// Retain is how long completed history is kept (0: forever); see retention.go.
 	Retain time.Duration
 	// NATSURL, if set, hands the SOAP exchanges to delivery workers
@@ -82,6 +88,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "address of the pprof endpoints (/debug/pprof/); empty: off. Keep it on loopback")
 	fs.StringVar(&c.BodyCode, "registration-body-code", "UA1204-RB001", "code of the registration body this hub speaks for (sent upstream)")
 	fs.StringVar(&c.BodyName, "registration-body-name", "Демонстраційний орган реєстрації", "name of the registration body")
+	fs.StringVar(&c.DMSMemberCode, "dms-member-code", mapping.DefaultDMSService.MemberCode, "X-Road member code of the migration service: the id of the client (role authority) whose notices /soap/notices accepts")
 	fs.IntVar(&c.Relay.BatchSize, "relay-batch", def.BatchSize, "most outbox messages claimed at once")
 	fs.IntVar(&c.Relay.Concurrency, "relay-concurrency", def.Concurrency, "most messages in flight")
 	fs.DurationVar(&c.Relay.IdlePoll, "relay-idle-poll", def.IdlePoll, "wait between claims when the outbox is empty")
@@ -244,6 +251,7 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 	senders[action.DestWebhook] = webhook.New(store, cfg.Relay.SendTimeout)
 	relay := outbox.NewRelay(store, senders, cfg.Relay, log)
 	svc := action.NewService(store, nil, relay.Wake)
+	svc.SetGuard(guard.New(store)) // 001 §2.5.16–2.5.18
 	opsSvc := ops.NewService(store, ops.RenderWith(senders), relay.Wake)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -256,7 +264,7 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 	}
 	api := httpapi.Handler(httpapi.Deps{
 		Actions: svc, Ops: opsSvc, Clients: clients, Logger: log, Feed: action.NewFeed(store, 100*time.Millisecond),
-		Queries: queries,
+		Queries: queries, Injunctions: ops.NewInjunctions(store),
 		Ready: func(ctx context.Context) error {
 			cur, latest, err := postgres.SchemaVersion(ctx, pool)
 			if err != nil {
@@ -275,6 +283,9 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 	mux.Handle("/console", con)
 	// The same queries over SOAP, with X-Road headers (schemas/query).
 	mux.Handle("/soap/queries", soapquery.Handler(queries, soapquery.Clients(clients), log))
+	// The migration service's notices (schemas/notice), relayed to the registry's feed.
+	notices := &notice.Service{Store: store, RegistrationBodyCode: cfg.BodyCode}
+	mux.Handle("/soap/notices", soapnotice.Handler(notices, soapnotice.Clients(clients), soapnotice.Config{DMSMemberCode: cfg.DMSMemberCode}, log))
 	mux.Handle("/", api)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
 

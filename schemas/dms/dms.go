@@ -37,6 +37,24 @@ const (
 	ActionCodeCANCEL_REGISTRATION ActionCode = "CANCEL_REGISTRATION"
 
 	ActionCodeCANCEL_DEREGISTRATION ActionCode = "CANCEL_DEREGISTRATION"
+
+	ActionCodeEXCLUDE_DECLARATION ActionCode = "EXCLUDE_DECLARATION"
+
+	ActionCodeREGISTER_STAY ActionCode = "REGISTER_STAY"
+
+	ActionCodeCHANGE_RESIDENCE ActionCode = "CHANGE_RESIDENCE"
+
+	ActionCodeCORRECT_PERSON ActionCode = "CORRECT_PERSON"
+
+	ActionCodeDEREGISTER_DEATH ActionCode = "DEREGISTER_DEATH"
+
+	ActionCodeADDRESS_CHANGE ActionCode = "ADDRESS_CHANGE"
+
+	ActionCodeCANCEL_STAY_REGISTRATION ActionCode = "CANCEL_STAY_REGISTRATION"
+
+	ActionCodeCANCEL_CHANGE ActionCode = "CANCEL_CHANGE"
+
+	ActionCodeCANCEL_DEATH_DEREGISTRATION ActionCode = "CANCEL_DEATH_DEREGISTRATION"
 )
 
 type ResultCode string
@@ -51,6 +69,48 @@ const (
 	ResultCodeREJECTED ResultCode = "REJECTED"
 )
 
+type DeathDocumentType string
+
+const (
+	DeathDocumentTypeDEATH_CERTIFICATE DeathDocumentType = "DEATH_CERTIFICATE"
+
+	DeathDocumentTypeFOREIGN_DEATH_RECORD DeathDocumentType = "FOREIGN_DEATH_RECORD"
+)
+
+// A corrected element of tns:Person.
+
+type PersonField string
+
+const (
+	PersonFieldLastName PersonField = "lastName"
+
+	PersonFieldFirstName PersonField = "firstName"
+
+	PersonFieldMiddleName PersonField = "middleName"
+
+	PersonFieldBirthDate PersonField = "birthDate"
+
+	PersonFieldBirthPlace PersonField = "birthPlace"
+
+	PersonFieldGender PersonField = "gender"
+
+	PersonFieldCitizenship PersonField = "citizenship"
+
+	PersonFieldDocument PersonField = "document"
+)
+
+type AddressChangeType string
+
+const (
+	AddressChangeTypeRENUMBERING AddressChangeType = "RENUMBERING"
+
+	AddressChangeTypeSTREET_RENAMED AddressChangeType = "STREET_RENAMED"
+
+	AddressChangeTypeSETTLEMENT_RENAMED AddressChangeType = "SETTLEMENT_RENAMED"
+
+	AddressChangeTypeUNIT_RENAMED AddressChangeType = "UNIT_RENAMED"
+)
+
 // Where the person's residence stands after the actions applied.
 
 type RegistrationStatus string
@@ -63,6 +123,12 @@ const (
 	RegistrationStatusDEREGISTERED RegistrationStatus = "DEREGISTERED"
 
 	RegistrationStatusCANCELLED RegistrationStatus = "CANCELLED"
+
+	RegistrationStatusEXCLUDED RegistrationStatus = "EXCLUDED"
+
+	RegistrationStatusDECEASED RegistrationStatus = "DECEASED"
+
+	RegistrationStatusNO_RESIDENCE RegistrationStatus = "NO_RESIDENCE"
 )
 
 // How the person came to the address: a declaration or a registration of residence.
@@ -101,6 +167,14 @@ type OtgToDmsRequest struct {
 	Official *Official `xml:"official,omitempty" json:"official,omitempty"`
 
 	Cancelled *CancelledAction `xml:"cancelled,omitempty" json:"cancelled,omitempty"`
+
+	BasisDocument *BasisDocument `xml:"basisDocument,omitempty" json:"basisDocument,omitempty"`
+
+	Death *Death `xml:"death,omitempty" json:"death,omitempty"`
+
+	Correction *Correction `xml:"correction,omitempty" json:"correction,omitempty"`
+
+	AddressChange *AddressChange `xml:"addressChange,omitempty" json:"addressChange,omitempty"`
 }
 
 type OtgToDmsResponse struct {
@@ -237,6 +311,76 @@ type CancelledAction struct {
 	Reference string `xml:"reference,omitempty" json:"reference,omitempty"`
 
 	Reason string `xml:"reason,omitempty" json:"reason,omitempty"`
+}
+
+type BasisDocument struct {
+	Type_ string `xml:"type,omitempty" json:"type,omitempty"`
+
+	Number string `xml:"number,omitempty" json:"number,omitempty"`
+
+	Date soap.XSDDate `xml:"date,omitempty" json:"date,omitempty"`
+}
+
+type DeathCertificate struct {
+	Type_ *DeathDocumentType `xml:"type,omitempty" json:"type,omitempty"`
+
+	Number string `xml:"number,omitempty" json:"number,omitempty"`
+
+	IssueDate soap.XSDDate `xml:"issueDate,omitempty" json:"issueDate,omitempty"`
+
+	Issuer string `xml:"issuer,omitempty" json:"issuer,omitempty"`
+}
+
+type Death struct {
+	DeathDate soap.XSDDate `xml:"deathDate,omitempty" json:"deathDate,omitempty"`
+
+	Certificate *DeathCertificate `xml:"certificate,omitempty" json:"certificate,omitempty"`
+}
+
+type PreviousPersonData struct {
+	LastName string `xml:"lastName,omitempty" json:"lastName,omitempty"`
+
+	FirstName string `xml:"firstName,omitempty" json:"firstName,omitempty"`
+
+	MiddleName string `xml:"middleName,omitempty" json:"middleName,omitempty"`
+
+	BirthDate soap.XSDDate `xml:"birthDate,omitempty" json:"birthDate,omitempty"`
+
+	BirthPlace string `xml:"birthPlace,omitempty" json:"birthPlace,omitempty"`
+
+	Gender string `xml:"gender,omitempty" json:"gender,omitempty"`
+
+	Citizenship string `xml:"citizenship,omitempty" json:"citizenship,omitempty"`
+
+	Document *IdentityDocument `xml:"document,omitempty" json:"document,omitempty"`
+}
+
+type Correction struct {
+	Field []*PersonField `xml:"field,omitempty" json:"field,omitempty"`
+
+	Previous *PreviousPersonData `xml:"previous,omitempty" json:"previous,omitempty"`
+}
+
+type AddressNames struct {
+	Unit string `xml:"unit,omitempty" json:"unit,omitempty"`
+
+	Settlement string `xml:"settlement,omitempty" json:"settlement,omitempty"`
+
+	Street string `xml:"street,omitempty" json:"street,omitempty"`
+
+	Building string `xml:"building,omitempty" json:"building,omitempty"`
+
+	Block string `xml:"block,omitempty" json:"block,omitempty"`
+}
+
+type AddressChange struct {
+	Type_ *AddressChangeType `xml:"type,omitempty" json:"type,omitempty"`
+
+	Katottg string `xml:"katottg,omitempty" json:"katottg,omitempty"`
+
+	Previous *AddressNames `xml:"previous,omitempty" json:"previous,omitempty"`
+
+	New *AddressNames `xml:"new,omitempty" json:"new,omitempty"`
 }
 
 type ExtractedPerson struct {

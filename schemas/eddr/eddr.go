@@ -31,6 +31,18 @@ const (
 	ChangeTypeRESIDENCE_DEREGISTERED ChangeType = "RESIDENCE_DEREGISTERED"
 
 	ChangeTypeRESIDENCE_CANCELLED ChangeType = "RESIDENCE_CANCELLED"
+
+	ChangeTypeRESIDENCE_EXCLUDED ChangeType = "RESIDENCE_EXCLUDED"
+
+	ChangeTypeSTAY_REGISTERED ChangeType = "STAY_REGISTERED"
+
+	ChangeTypeRESIDENCE_CHANGED ChangeType = "RESIDENCE_CHANGED"
+
+	ChangeTypeIDENTITY_CORRECTED ChangeType = "IDENTITY_CORRECTED"
+
+	ChangeTypeRESIDENCE_DEREGISTERED_DEATH ChangeType = "RESIDENCE_DEREGISTERED_DEATH"
+
+	ChangeTypeADDRESS_CHANGED ChangeType = "ADDRESS_CHANGED"
 )
 
 type Outcome string
@@ -45,6 +57,48 @@ const (
 	OutcomeREFUSED Outcome = "REFUSED"
 )
 
+type DeathDocumentType string
+
+const (
+	DeathDocumentTypeDEATH_CERTIFICATE DeathDocumentType = "DEATH_CERTIFICATE"
+
+	DeathDocumentTypeFOREIGN_DEATH_RECORD DeathDocumentType = "FOREIGN_DEATH_RECORD"
+)
+
+// A corrected part of tns:PersonIdentity; document stands for all its document elements.
+
+type IdentityField string
+
+const (
+	IdentityFieldSurname IdentityField = "surname"
+
+	IdentityFieldGivenNames IdentityField = "givenNames"
+
+	IdentityFieldPatronymic IdentityField = "patronymic"
+
+	IdentityFieldDateOfBirth IdentityField = "dateOfBirth"
+
+	IdentityFieldPlaceOfBirth IdentityField = "placeOfBirth"
+
+	IdentityFieldSex IdentityField = "sex"
+
+	IdentityFieldCitizenship IdentityField = "citizenship"
+
+	IdentityFieldDocument IdentityField = "document"
+)
+
+type DirectoryChangeType string
+
+const (
+	DirectoryChangeTypeRENUMBERING DirectoryChangeType = "RENUMBERING"
+
+	DirectoryChangeTypeSTREET_RENAMED DirectoryChangeType = "STREET_RENAMED"
+
+	DirectoryChangeTypeSETTLEMENT_RENAMED DirectoryChangeType = "SETTLEMENT_RENAMED"
+
+	DirectoryChangeTypeUNIT_RENAMED DirectoryChangeType = "UNIT_RENAMED"
+)
+
 // Where the person's residence stands after the changes recorded.
 
 type ResidenceStatus string
@@ -57,6 +111,12 @@ const (
 	ResidenceStatusDEREGISTERED ResidenceStatus = "DEREGISTERED"
 
 	ResidenceStatusCANCELLED ResidenceStatus = "CANCELLED"
+
+	ResidenceStatusEXCLUDED ResidenceStatus = "EXCLUDED"
+
+	ResidenceStatusDECEASED ResidenceStatus = "DECEASED"
+
+	ResidenceStatusNO_RESIDENCE ResidenceStatus = "NO_RESIDENCE"
 )
 
 // How the person came to the address: a declaration or a registration of residence.
@@ -91,6 +151,16 @@ type SubmitResidenceChange struct {
 	CancelledChangeType *ChangeType `xml:"cancelledChangeType,omitempty" json:"cancelledChangeType,omitempty"`
 
 	Reason string `xml:"reason,omitempty" json:"reason,omitempty"`
+
+	PreviousAddress *ResidenceAddress `xml:"previousAddress,omitempty" json:"previousAddress,omitempty"`
+
+	BasisDocument *BasisDocument `xml:"basisDocument,omitempty" json:"basisDocument,omitempty"`
+
+	Death *DeathRecord `xml:"death,omitempty" json:"death,omitempty"`
+
+	Correction *IdentityCorrection `xml:"correction,omitempty" json:"correction,omitempty"`
+
+	AddressChange *AddressDirectoryChange `xml:"addressChange,omitempty" json:"addressChange,omitempty"`
 }
 
 type SubmitResidenceChangeResponse struct {
@@ -195,6 +265,78 @@ type ResidenceAddress struct {
 	Block string `xml:"block,omitempty" json:"block,omitempty"`
 
 	Flat string `xml:"flat,omitempty" json:"flat,omitempty"`
+}
+
+type BasisDocument struct {
+	DocumentType string `xml:"documentType,omitempty" json:"documentType,omitempty"`
+
+	DocumentNumber string `xml:"documentNumber,omitempty" json:"documentNumber,omitempty"`
+
+	DocumentDate soap.XSDDate `xml:"documentDate,omitempty" json:"documentDate,omitempty"`
+}
+
+type DeathRecord struct {
+	DateOfDeath soap.XSDDate `xml:"dateOfDeath,omitempty" json:"dateOfDeath,omitempty"`
+
+	CertificateType *DeathDocumentType `xml:"certificateType,omitempty" json:"certificateType,omitempty"`
+
+	CertificateNumber string `xml:"certificateNumber,omitempty" json:"certificateNumber,omitempty"`
+
+	CertificateIssued soap.XSDDate `xml:"certificateIssued,omitempty" json:"certificateIssued,omitempty"`
+
+	CertificateIssuer string `xml:"certificateIssuer,omitempty" json:"certificateIssuer,omitempty"`
+}
+
+type PreviousIdentity struct {
+	Surname string `xml:"surname,omitempty" json:"surname,omitempty"`
+
+	GivenNames string `xml:"givenNames,omitempty" json:"givenNames,omitempty"`
+
+	Patronymic string `xml:"patronymic,omitempty" json:"patronymic,omitempty"`
+
+	DateOfBirth soap.XSDDate `xml:"dateOfBirth,omitempty" json:"dateOfBirth,omitempty"`
+
+	PlaceOfBirth string `xml:"placeOfBirth,omitempty" json:"placeOfBirth,omitempty"`
+
+	Sex string `xml:"sex,omitempty" json:"sex,omitempty"`
+
+	Citizenship string `xml:"citizenship,omitempty" json:"citizenship,omitempty"`
+
+	DocumentType string `xml:"documentType,omitempty" json:"documentType,omitempty"`
+
+	DocumentNumber string `xml:"documentNumber,omitempty" json:"documentNumber,omitempty"`
+
+	DocumentIssued soap.XSDDate `xml:"documentIssued,omitempty" json:"documentIssued,omitempty"`
+
+	DocumentIssuer string `xml:"documentIssuer,omitempty" json:"documentIssuer,omitempty"`
+}
+
+type IdentityCorrection struct {
+	CorrectedField []*IdentityField `xml:"correctedField,omitempty" json:"correctedField,omitempty"`
+
+	Previous *PreviousIdentity `xml:"previous,omitempty" json:"previous,omitempty"`
+}
+
+type AddressParts struct {
+	Unit string `xml:"unit,omitempty" json:"unit,omitempty"`
+
+	Settlement string `xml:"settlement,omitempty" json:"settlement,omitempty"`
+
+	Street string `xml:"street,omitempty" json:"street,omitempty"`
+
+	House string `xml:"house,omitempty" json:"house,omitempty"`
+
+	Block string `xml:"block,omitempty" json:"block,omitempty"`
+}
+
+type AddressDirectoryChange struct {
+	ChangeKind *DirectoryChangeType `xml:"changeKind,omitempty" json:"changeKind,omitempty"`
+
+	Katottg string `xml:"katottg,omitempty" json:"katottg,omitempty"`
+
+	Previous *AddressParts `xml:"previous,omitempty" json:"previous,omitempty"`
+
+	New *AddressParts `xml:"new,omitempty" json:"new,omitempty"`
 }
 
 type RegistryPerson struct {

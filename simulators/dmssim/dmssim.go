@@ -134,12 +134,21 @@ func resultOf(s upstream.AckStatus) dms.ResultCode {
 }
 
 var kinds = map[dms.ActionCode]struct{ kind, cancelOf upstream.Kind }{
-	dms.ActionCodeDECLARE:               {upstream.KindDeclare, ""},
-	dms.ActionCodeREGISTER:              {upstream.KindRegister, ""},
-	dms.ActionCodeDEREGISTER:            {upstream.KindDeregister, ""},
-	dms.ActionCodeCANCEL_DECLARATION:    {upstream.KindCancel, upstream.KindDeclare},
-	dms.ActionCodeCANCEL_REGISTRATION:   {upstream.KindCancel, upstream.KindRegister},
-	dms.ActionCodeCANCEL_DEREGISTRATION: {upstream.KindCancel, upstream.KindDeregister},
+	dms.ActionCodeDECLARE:                     {upstream.KindDeclare, ""},
+	dms.ActionCodeREGISTER:                    {upstream.KindRegister, ""},
+	dms.ActionCodeDEREGISTER:                  {upstream.KindDeregister, ""},
+	dms.ActionCodeCANCEL_DECLARATION:          {upstream.KindCancel, upstream.KindDeclare},
+	dms.ActionCodeCANCEL_REGISTRATION:         {upstream.KindCancel, upstream.KindRegister},
+	dms.ActionCodeCANCEL_DEREGISTRATION:       {upstream.KindCancel, upstream.KindDeregister},
+	dms.ActionCodeEXCLUDE_DECLARATION:         {upstream.KindExclude, ""},
+	dms.ActionCodeREGISTER_STAY:               {upstream.KindStayRegister, ""},
+	dms.ActionCodeCHANGE_RESIDENCE:            {upstream.KindChange, ""},
+	dms.ActionCodeCORRECT_PERSON:              {upstream.KindCorrect, ""},
+	dms.ActionCodeDEREGISTER_DEATH:            {upstream.KindDeregisterDeath, ""},
+	dms.ActionCodeADDRESS_CHANGE:              {upstream.KindAddressChange, ""},
+	dms.ActionCodeCANCEL_STAY_REGISTRATION:    {upstream.KindCancel, upstream.KindStayRegister},
+	dms.ActionCodeCANCEL_CHANGE:               {upstream.KindCancel, upstream.KindChange},
+	dms.ActionCodeCANCEL_DEATH_DEREGISTRATION: {upstream.KindCancel, upstream.KindDeregisterDeath},
 }
 
 // message maps a request onto the engine, listing the required fields
@@ -164,7 +173,12 @@ func message(h xroad.Headers, req *dms.OtgToDmsRequest) upstream.Message {
 	need(ok, "statusCode")
 	need(req.ActionReference != "", "actionReference")
 	need(req.RegistrationBody != nil && req.RegistrationBody.Code != "", "registrationBody.code")
-	if p := req.Person; p != nil {
+	if m.Kind == upstream.KindAddressChange {
+		// No person: the message is keyed by its address.
+		if c := req.AddressChange; c != nil && c.Katottg != "" {
+			m.PersonKey = "address:" + c.Katottg
+		}
+	} else if p := req.Person; p != nil {
 		m.PersonKey = p.Unzr
 		if m.PersonKey == "" {
 			m.PersonKey = p.Rnokpp
@@ -185,8 +199,11 @@ func message(h xroad.Headers, req *dms.OtgToDmsRequest) upstream.Message {
 	if req.Address != nil {
 		m.Katottg = req.Address.Katottg
 		need(m.Katottg != "", "address.katottg")
-	} else if m.Kind == upstream.KindDeclare || m.Kind == upstream.KindRegister {
+	} else if upstream.NeedsAddress(m.Kind) {
 		need(false, "address")
+	}
+	if m.Kind == upstream.KindChange {
+		need(req.PreviousAddress != nil && req.PreviousAddress.Katottg != "", "previousAddress.katottg")
 	}
 	need(req.EffectiveDate.ToGoTime().Year() > 1, "effectiveDate")
 	need(req.Official != nil && req.Official.Id != "", "official.id")
@@ -196,7 +213,52 @@ func message(h xroad.Headers, req *dms.OtgToDmsRequest) upstream.Message {
 		need(ok, "cancelled.actionCode")
 		need(c.Reason != "", "cancelled.reason")
 	}
+	if upstream.NeedsBasis(m.Kind) {
+		need(req.BasisDocument != nil && req.BasisDocument.Type_ != "", "basisDocument.type")
+	}
+	switch m.Kind {
+	case upstream.KindDeregisterDeath:
+		d := req.Death
+		need(d != nil && d.DeathDate.ToGoTime().Year() > 1, "death.deathDate")
+		c := (*dms.DeathCertificate)(nil)
+		if d != nil {
+			c = d.Certificate
+			m.DeathDate = day(d.DeathDate)
+		}
+		need(c != nil && c.Type_ != nil, "death.certificate.type")
+		need(c != nil && c.Number != "", "death.certificate.number")
+		need(c != nil && c.IssueDate.ToGoTime().Year() > 1, "death.certificate.issueDate")
+		need(c != nil && c.Issuer != "", "death.certificate.issuer")
+	case upstream.KindCorrect:
+		c := req.Correction
+		need(c != nil && len(c.Field) > 0, "correction.field")
+		need(c != nil && c.Previous != nil, "correction.previous")
+	case upstream.KindAddressChange:
+		c := req.AddressChange
+		need(c != nil && c.Type_ != nil, "addressChange.type")
+		need(c != nil && c.Katottg != "", "addressChange.katottg")
+		need(c != nil && c.Previous != nil, "addressChange.previous")
+		need(c != nil && c.New != nil, "addressChange.new")
+		if c != nil && c.Type_ != nil && c.Previous != nil && c.New != nil {
+			m.Katottg = c.Katottg
+			m.AddressChange = &upstream.AddressChange{
+				Type: addressChangeTypes[*c.Type_], Katottg: c.Katottg,
+				Previous: addressNames(c.Previous), New: addressNames(c.New),
+			}
+		}
+	}
 	return m
+}
+
+var addressChangeTypes = map[dms.AddressChangeType]string{
+	dms.AddressChangeTypeRENUMBERING:        upstream.AddressRenumbering,
+	dms.AddressChangeTypeSTREET_RENAMED:     upstream.AddressStreetRenamed,
+	dms.AddressChangeTypeSETTLEMENT_RENAMED: upstream.AddressSettlementRenamed,
+	dms.AddressChangeTypeUNIT_RENAMED:       upstream.AddressUnitRenamed,
+}
+
+func addressNames(a *dms.AddressNames) upstream.AddressNames {
+	return upstream.AddressNames{Unit: a.Unit, Settlement: a.Settlement, Street: a.Street, Building: a.Building, Block: a.Block}
 }
 
 func deref[T any](p *T) T {

@@ -83,6 +83,9 @@ var statuses = map[string]dms.RegistrationStatus{
 	upstream.StateRegistered:   dms.RegistrationStatusREGISTERED,
 	upstream.StateDeregistered: dms.RegistrationStatusDEREGISTERED,
 	upstream.StateCancelled:    dms.RegistrationStatusCANCELLED,
+	upstream.StateExcluded:     dms.RegistrationStatusEXCLUDED,
+	upstream.StateDeceased:     dms.RegistrationStatusDECEASED,
+	"":                         dms.RegistrationStatusNO_RESIDENCE, // a place of stay at most
 }
 
 var registrationKinds = map[upstream.Kind]dms.RegistrationKind{

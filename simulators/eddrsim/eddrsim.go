@@ -136,10 +136,16 @@ func outcomeOf(s upstream.AckStatus) eddr.Outcome {
 }
 
 var kinds = map[eddr.ChangeType]upstream.Kind{
-	eddr.ChangeTypeRESIDENCE_DECLARED:     upstream.KindDeclare,
-	eddr.ChangeTypeRESIDENCE_REGISTERED:   upstream.KindRegister,
-	eddr.ChangeTypeRESIDENCE_DEREGISTERED: upstream.KindDeregister,
-	eddr.ChangeTypeRESIDENCE_CANCELLED:    upstream.KindCancel,
+	eddr.ChangeTypeRESIDENCE_DECLARED:           upstream.KindDeclare,
+	eddr.ChangeTypeRESIDENCE_REGISTERED:         upstream.KindRegister,
+	eddr.ChangeTypeRESIDENCE_DEREGISTERED:       upstream.KindDeregister,
+	eddr.ChangeTypeRESIDENCE_CANCELLED:          upstream.KindCancel,
+	eddr.ChangeTypeRESIDENCE_EXCLUDED:           upstream.KindExclude,
+	eddr.ChangeTypeSTAY_REGISTERED:              upstream.KindStayRegister,
+	eddr.ChangeTypeRESIDENCE_CHANGED:            upstream.KindChange,
+	eddr.ChangeTypeIDENTITY_CORRECTED:           upstream.KindCorrect,
+	eddr.ChangeTypeRESIDENCE_DEREGISTERED_DEATH: upstream.KindDeregisterDeath,
+	eddr.ChangeTypeADDRESS_CHANGED:              upstream.KindAddressChange,
 }
 
 // message maps a request onto the engine, listing the required fields
@@ -164,12 +170,17 @@ func message(h xroad.Headers, req *eddr.SubmitResidenceChange) upstream.Message 
 	if c := req.CancelledChangeType; c != nil {
 		ck, ok := kinds[*c]
 		m.CancelOf = ck
-		need(ok && ck != upstream.KindCancel, "cancelledChangeType")
+		need(ok && upstream.Cancellable(ck), "cancelledChangeType")
 	}
 	need(req.SourceReference != "", "sourceReference")
 	need(req.RegistrationBodyCode != "", "registrationBodyCode")
 	need(req.OfficialId != "", "officialId")
-	if p := req.Person; p != nil {
+	if m.Kind == upstream.KindAddressChange {
+		// No person: the message is keyed by its address.
+		if c := req.AddressChange; c != nil && c.Katottg != "" {
+			m.PersonKey = "address:" + c.Katottg
+		}
+	} else if p := req.Person; p != nil {
 		m.PersonKey = p.Unzr
 		if m.PersonKey == "" {
 			m.PersonKey = p.TaxNumber
@@ -182,15 +193,61 @@ func message(h xroad.Headers, req *eddr.SubmitResidenceChange) upstream.Message 
 	} else {
 		need(false, "person")
 	}
-	m.Address = address(req.Address)
+	m.Address, m.PreviousAddress = address(req.Address), address(req.PreviousAddress)
 	m.EffectiveDate = day(req.EffectiveDate)
 	m.RegistrationBody = req.RegistrationBodyCode
 	if req.Address != nil {
 		m.Katottg = req.Address.Katottg
 		need(m.Katottg != "", "address.katottg")
-	} else if m.Kind == upstream.KindDeclare || m.Kind == upstream.KindRegister {
+	} else if upstream.NeedsAddress(m.Kind) {
 		need(false, "address")
 	}
+	if m.Kind == upstream.KindChange {
+		need(req.PreviousAddress != nil && req.PreviousAddress.Katottg != "", "previousAddress.katottg")
+	}
 	need(req.EffectiveDate.ToGoTime().Year() > 1, "effectiveDate")
+	if upstream.NeedsBasis(m.Kind) {
+		need(req.BasisDocument != nil && req.BasisDocument.DocumentType != "", "basisDocument.documentType")
+	}
+	switch m.Kind {
+	case upstream.KindDeregisterDeath:
+		d := req.Death
+		need(d != nil && d.DateOfDeath.ToGoTime().Year() > 1, "death.dateOfDeath")
+		need(d != nil && d.CertificateType != nil, "death.certificateType")
+		need(d != nil && d.CertificateNumber != "", "death.certificateNumber")
+		need(d != nil && d.CertificateIssued.ToGoTime().Year() > 1, "death.certificateIssued")
+		need(d != nil && d.CertificateIssuer != "", "death.certificateIssuer")
+		if d != nil {
+			m.DeathDate = day(d.DateOfDeath)
+		}
+	case upstream.KindCorrect:
+		c := req.Correction
+		need(c != nil && len(c.CorrectedField) > 0, "correction.correctedField")
+		need(c != nil && c.Previous != nil, "correction.previous")
+	case upstream.KindAddressChange:
+		c := req.AddressChange
+		need(c != nil && c.ChangeKind != nil, "addressChange.changeKind")
+		need(c != nil && c.Katottg != "", "addressChange.katottg")
+		need(c != nil && c.Previous != nil, "addressChange.previous")
+		need(c != nil && c.New != nil, "addressChange.new")
+		if c != nil && c.ChangeKind != nil && c.Previous != nil && c.New != nil {
+			m.Katottg = c.Katottg
+			m.AddressChange = &upstream.AddressChange{
+				Type: directoryChanges[*c.ChangeKind], Katottg: c.Katottg,
+				Previous: addressParts(c.Previous), New: addressParts(c.New),
+			}
+		}
+	}
 	return m
+}
+
+var directoryChanges = map[eddr.DirectoryChangeType]string{
+	eddr.DirectoryChangeTypeRENUMBERING:        upstream.AddressRenumbering,
+	eddr.DirectoryChangeTypeSTREET_RENAMED:     upstream.AddressStreetRenamed,
+	eddr.DirectoryChangeTypeSETTLEMENT_RENAMED: upstream.AddressSettlementRenamed,
+	eddr.DirectoryChangeTypeUNIT_RENAMED:       upstream.AddressUnitRenamed,
+}
+
+func addressParts(a *eddr.AddressParts) upstream.AddressNames {
+	return upstream.AddressNames{Unit: a.Unit, Settlement: a.Settlement, Street: a.Street, Building: a.House, Block: a.Block}
 }

@@ -74,6 +74,9 @@ var statuses = map[string]eddr.ResidenceStatus{
 	upstream.StateRegistered:   eddr.ResidenceStatusREGISTERED,
 	upstream.StateDeregistered: eddr.ResidenceStatusDEREGISTERED,
 	upstream.StateCancelled:    eddr.ResidenceStatusCANCELLED,
+	upstream.StateExcluded:     eddr.ResidenceStatusEXCLUDED,
+	upstream.StateDeceased:     eddr.ResidenceStatusDECEASED,
+	"":                         eddr.ResidenceStatusNO_RESIDENCE, // a place of stay at most
 }
 
 var residenceKinds = map[upstream.Kind]eddr.ResidenceKind{

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -44,13 +45,21 @@ func TestGeneratorIsDeterministic(t *testing.T) {
 }
 
 // TestGeneratorSequences replays the stream the way the register's state
-// moves and checks that every action makes sense for its person.
+// moves and checks that every action makes sense for its person — and so
+// that the upstream simulators, whose rules look at the same state, apply
+// every one of them.
 func TestGeneratorSequences(t *testing.T) {
 	today := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	g := NewGenerator(7, today)
+	type residence struct {
+		addr *action.Address
+		kind action.Kind
+	}
 	type state struct {
 		birth, sex, name string
-		addr, prev       *action.Address
+		person           action.Person
+		res, before      residence
+		stay, stayBefore *action.Address
 		lastKind         action.Kind
 		last             string
 		actions          int
@@ -59,16 +68,33 @@ func TestGeneratorSequences(t *testing.T) {
 	people := map[string]*state{}
 	kinds := map[action.Kind]int{}
 	cancelled := map[action.Kind]int{}
+	corrected := map[string]int{}
+	addressChanges := map[string]int{}
 	docTypes := map[string]int{}
-	withoutRNOKPP, withoutUNZR, reused := 0, 0, 0
+	withoutRNOKPP, withoutUNZR, reused, moved := 0, 0, 0, 0
 	const total = 10_000
 	for n := range total {
 		s := g.Next()
 		kinds[s.Kind]++
 		key := s.PersonKey()
+		if s.Kind == action.KindAddressChange {
+			if s.Person != (action.Person{}) || key != "address:"+s.AddressChange.KATOTTG {
+				t.Fatalf("%d: address change with a person or keyed %q", n, key)
+			}
+			addressChanges[s.AddressChange.Type]++
+			for _, p := range people {
+				for _, a := range []**action.Address{&p.res.addr, &p.before.addr, &p.stay, &p.stayBefore} {
+					if r, ok := s.AddressChange.Rewrite(*a); ok {
+						*a = r
+						moved++
+					}
+				}
+			}
+			continue
+		}
 		p := people[key]
 		if p == nil {
-			p = &state{birth: s.Person.BirthDate, sex: s.Person.Sex, name: s.Person.Surname + " " + s.Person.GivenNames}
+			p = &state{birth: s.Person.BirthDate, sex: s.Person.Sex, name: s.Person.Surname + " " + s.Person.GivenNames, person: s.Person}
 			people[key] = p
 			checkIdentifiers(t, s.Person)
 			docTypes[s.Person.Document.Type]++
@@ -80,50 +106,117 @@ func TestGeneratorSequences(t *testing.T) {
 			}
 		} else {
 			reused++
+			if s.Kind == action.KindCorrect {
+				for _, f := range s.Correction.Fields {
+					corrected[f]++
+				}
+				checkCorrection(t, n, p.person, s)
+				p.name = s.Person.Surname + " " + s.Person.GivenNames
+			} else if !reflect.DeepEqual(s.Person, p.person) {
+				t.Fatalf("%d: person %s changed without a correction:\n%+v\n%+v", n, key, p.person, s.Person)
+			}
 			if p.birth != s.Person.BirthDate || p.sex != s.Person.Sex || p.name != s.Person.Surname+" "+s.Person.GivenNames {
 				t.Fatalf("%d: person %s changed identity", n, key)
 			}
-			if p.dead {
-				t.Fatalf("%d: action for %s after a deregistration for death", n, key)
+			if p.dead && !(s.Kind == action.KindCancel && s.Cancellation.Of == action.KindDeregisterDeath) {
+				t.Fatalf("%d: %s for %s after a deregistration on death", n, s.Kind, key)
 			}
 			if s.EffectiveDate < p.last {
 				t.Fatalf("%d: %s effective %s before the previous action's %s", n, key, s.EffectiveDate, p.last)
 			}
 		}
+		p.person = s.Person
+		if s.Kind != action.KindCancel && s.Kind != action.KindCorrect {
+			p.before, p.stayBefore = p.res, p.stay
+		}
 		switch s.Kind {
 		case action.KindRegister, action.KindDeclare:
-			if !sameAddr(p.addr, s.PreviousAddress) {
-				t.Fatalf("%d: previous_address %v, person was at %v", n, s.PreviousAddress, p.addr)
+			if !sameAddr(p.res.addr, s.PreviousAddress) {
+				t.Fatalf("%d: previous_address %v, person was at %v", n, s.PreviousAddress, p.res.addr)
 			}
-			p.prev, p.addr = p.addr, s.Address
+			p.res = residence{s.Address, s.Kind}
 		case action.KindDeregister:
-			if p.addr == nil || !sameAddr(p.addr, s.Address) {
-				t.Fatalf("%d: deregistration of %s from %v, person was at %v", n, key, s.Address, p.addr)
+			if p.res.addr == nil || !sameAddr(p.res.addr, s.Address) {
+				t.Fatalf("%d: deregistration of %s from %v, person was at %v", n, key, s.Address, p.res.addr)
 			}
-			p.prev, p.addr = p.addr, nil
-			p.dead = s.Deregistration.Reason == action.DeregistrationDeath
+			if s.Deregistration.Reason == action.DeregistrationDeath {
+				t.Fatalf("%d: a death deregistered without its certificate", n)
+			}
+			p.res = residence{}
+		case action.KindDeregisterDeath:
+			if p.res.addr == nil || !sameAddr(p.res.addr, s.Address) {
+				t.Fatalf("%d: death of %s deregistered from %v, person was at %v", n, key, s.Address, p.res.addr)
+			}
+			p.res, p.stay, p.dead = residence{}, nil, true
+		case action.KindChange:
+			if p.res.addr == nil || !sameAddr(p.res.addr, s.PreviousAddress) || sameAddr(p.res.addr, s.Address) {
+				t.Fatalf("%d: change of %s from %v to %v, person was at %v", n, key, s.PreviousAddress, s.Address, p.res.addr)
+			}
+			p.res.addr = s.Address
+		case action.KindExclude:
+			if p.res.addr == nil || p.res.kind != action.KindDeclare || !sameAddr(p.res.addr, s.Address) {
+				t.Fatalf("%d: exclusion of %s at %v, person %s at %v", n, key, s.Address, p.res.kind, p.res.addr)
+			}
+			p.res = residence{}
+		case action.KindStayRegister:
+			p.stay = s.Address
+		case action.KindCorrect:
 		case action.KindCancel:
-			if s.Cancellation.Of != p.lastKind || p.lastKind == action.KindCancel || p.lastKind == "" {
+			if s.Cancellation.Of != p.lastKind || p.lastKind == "" {
 				t.Fatalf("%d: cancellation of %s, last action of %s was %q", n, s.Cancellation.Of, key, p.lastKind)
 			}
+			if spec, _ := action.Spec(p.lastKind); !spec.Cancellable() {
+				t.Fatalf("%d: cancellation of a %s", n, p.lastKind)
+			}
 			cancelled[s.Cancellation.Of]++
-			p.addr, p.prev = p.prev, nil
+			switch s.Cancellation.Of {
+			case action.KindStayRegister:
+				p.stay = p.stayBefore
+			case action.KindDeregisterDeath:
+				p.res, p.stay = p.before, p.stayBefore
+			default:
+				p.res = p.before
+			}
+			p.dead = false
+		default:
+			t.Fatalf("%d: unexpected kind %s", n, s.Kind)
 		}
 		p.lastKind, p.last = s.Kind, s.EffectiveDate
+		if s.Kind == action.KindCancel {
+			p.lastKind = "" // a cancellation is not cancelled, nor cancels twice
+		}
 		p.actions++
 	}
-	t.Logf("kinds %v, cancelled %v, documents %v, people %d (re-used %d times), without РНОКПП %d, without УНЗР %d",
-		kinds, cancelled, docTypes, len(people), reused, withoutRNOKPP, withoutUNZR)
+	t.Logf("kinds %v, cancelled %v, corrected %v, address changes %v (%d addresses moved), documents %v, people %d (re-used %d times), without РНОКПП %d, without УНЗР %d",
+		kinds, cancelled, corrected, addressChanges, moved, docTypes, len(people), reused, withoutRNOKPP, withoutUNZR)
 	settles := kinds[action.KindRegister] + kinds[action.KindDeclare]
 	if settles < total/2 || kinds[action.KindDeregister] < total/20 || kinds[action.KindCancel] < total/100 || kinds[action.KindCancel] > total/10 {
 		t.Errorf("unrealistic mix: %v", kinds)
 	}
+	for _, k := range action.Kinds() {
+		if kinds[k] < total/200 || (k != action.KindRegister && k != action.KindDeclare && kinds[k] > total/5) {
+			t.Errorf("%d of %s in %d: unrealistic", kinds[k], k, total)
+		}
+	}
 	if reused < total/5 {
 		t.Errorf("people re-used only %d times", reused)
 	}
-	for _, k := range []action.Kind{action.KindRegister, action.KindDeclare, action.KindDeregister} {
+	for _, k := range action.CancellableKinds() {
 		if cancelled[k] == 0 {
 			t.Errorf("no cancellation of a %s", k)
+		}
+	}
+	for _, typ := range []string{action.AddressStreetRenamed, action.AddressRenumbering, action.AddressSettlementRenamed, action.AddressUnitRenamed} {
+		if addressChanges[typ] == 0 {
+			t.Errorf("no address change of type %s", typ)
+		}
+	}
+	if moved == 0 {
+		t.Error("no address change covered anyone's address")
+	}
+	for _, f := range []string{"surname", "document", "patronymic", "birth_place"} {
+		if corrected[f] == 0 {
+			t.Errorf("no correction of %s", f)
 		}
 	}
 	for _, d := range []string{action.DocumentIDCard, action.DocumentPassport, action.DocumentBirthCertificate, action.DocumentResidencePermit} {
@@ -133,6 +226,31 @@ func TestGeneratorSequences(t *testing.T) {
 	}
 	if withoutRNOKPP == 0 || withoutUNZR == 0 {
 		t.Errorf("every person has both identifiers; the one-of rule is never exercised")
+	}
+}
+
+// checkCorrection: the previous values a correction names are the ones the
+// person had, and nothing else about them changed.
+func checkCorrection(t *testing.T, n int, had action.Person, s action.Submission) {
+	t.Helper()
+	prev := s.Correction.Previous
+	want := s.Person
+	for _, f := range s.Correction.Fields {
+		switch f {
+		case "surname":
+			want.Surname = prev.Surname
+		case "patronymic":
+			want.Patronymic = prev.Patronymic
+		case "birth_place":
+			want.BirthPlace = prev.BirthPlace
+		case "document":
+			want.Document = prev.Document
+		default:
+			t.Fatalf("%d: correction of %s", n, f)
+		}
+	}
+	if !reflect.DeepEqual(want, had) {
+		t.Fatalf("%d: correction's previous values do not match the person:\nhad  %+v\nwant %+v", n, had, want)
 	}
 }
 

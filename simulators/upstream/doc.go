@@ -10,7 +10,11 @@
 //     counted as a duplicate and gets that answer verbatim, never applied
 //     twice (faults, decided before that, are not answers and are not kept);
 //   - each person's current state (declared, registered, deregistered,
-//     cancelled; keyed by UNZR, else RNOKPP) and its history;
+//     excluded, deceased, cancelled; keyed by UNZR, else RNOKPP), place of
+//     stay and history;
+//   - the address-directory changes applied, per address key ("address:"
+//     and the community's KATOTTG code), each with the persons whose
+//     addresses it renamed or renumbered;
 //   - receipts of async acceptances (receipt → message, decision, ready-at);
 //   - for lookups (Lookup: DMS ExtractPerson, EDDR LookupPerson), each
 //     person's latest applied identity and the residence the applied
@@ -21,8 +25,14 @@
 // INVALID_REQUEST (a business answer, HTTP 200, stored and repeated like any
 // other; a SOAP Client fault is kept for messages whose form is wrong: bad
 // envelope, X-Road id or protocolVersion, X-Road id ≠ body id, unknown
-// operation or receipt); deregistering a person with no current
-// registration or declaration is REJECTED with NO_ACTIVE_REGISTRATION;
+// operation or receipt); deregistering (also on death) or changing the
+// residence of a person with no current registration or declaration is
+// REJECTED with NO_ACTIVE_REGISTRATION, excluding a residence that is not a
+// declared one with NO_DECLARED_RESIDENCE, correcting a person nothing was
+// recorded for with UNKNOWN_PERSON, and anything but a cancellation for a
+// person deregistered on death with PERSON_DECEASED — rules that look at the
+// person's state only, so an in-order replay of kinds and keys decides
+// alike; an address-directory change is never refused on state;
 // Config.RejectionRate rejects a share of message ids, chosen by a hash of
 // the id so every resend gets the same decision.
 //

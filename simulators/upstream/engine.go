@@ -18,7 +18,9 @@ import (
 // the protocol calls it.
 type Kind string
 
-// The kinds of registration action (002 §2.1.6).
+// The kinds of registration action (002 §2.1.6, §4.2.22, §7.2–7.4). Each
+// is the hub's action kind without its "residence." prefix, so that a test
+// can tell the engine's kind from the hub's.
 const (
 	KindDeclare    Kind = "declare"
 	KindRegister   Kind = "register"
@@ -26,6 +28,21 @@ const (
 	// KindCancel cancels an earlier action; Message.CancelOf says which kind
 	// (empty: unspecified).
 	KindCancel Kind = "cancel"
+	// KindExclude excludes a declared residence.
+	KindExclude Kind = "exclude"
+	// KindStayRegister registers a place of stay, beside the residence.
+	KindStayRegister Kind = "stay.register"
+	// KindChange moves a declared or registered person to a new address.
+	KindChange Kind = "change"
+	// KindCorrect corrects the person's data (Message.Person is the
+	// corrected identity).
+	KindCorrect Kind = "person.correct"
+	// KindDeregisterDeath deregisters a person who died.
+	KindDeregisterDeath Kind = "deregister_death"
+	// KindAddressChange is an address-directory change: it concerns no
+	// person (Message.PersonKey is the address's key, Message.AddressChange
+	// what changed) and renames or renumbers the addresses it covers.
+	KindAddressChange Kind = "address.change"
 )
 
 // Person states kept by the engine.
@@ -34,6 +51,11 @@ const (
 	StateRegistered   = "registered"
 	StateDeregistered = "deregistered"
 	StateCancelled    = "cancelled"
+	// StateExcluded: the declared residence was excluded.
+	StateExcluded = "excluded"
+	// StateDeceased: deregistered on death; nothing but a cancellation of
+	// that deregistration applies any more.
+	StateDeceased = "deceased"
 )
 
 // Reason codes of business rejections.
@@ -43,9 +65,18 @@ const (
 	// REFUSED), not as a SOAP fault: the message was well-formed SOAP, and
 	// the decision is stored and repeated for every resend like any other.
 	ReasonInvalidRequest = "INVALID_REQUEST"
-	// ReasonNoActiveRegistration: deregistration of a person with no current
-	// registration or declaration here.
+	// ReasonNoActiveRegistration: deregistration (also on death) or change
+	// of residence of a person with no current registration or declaration
+	// here.
 	ReasonNoActiveRegistration = "NO_ACTIVE_REGISTRATION"
+	// ReasonNoDeclaredResidence: exclusion of a declared residence for a
+	// person whose residence here is not a declared one.
+	ReasonNoDeclaredResidence = "NO_DECLARED_RESIDENCE"
+	// ReasonUnknownPerson: correction of a person nothing was recorded for.
+	ReasonUnknownPerson = "UNKNOWN_PERSON"
+	// ReasonPersonDeceased: any action but a cancellation for a person
+	// deregistered on death.
+	ReasonPersonDeceased = "PERSON_DECEASED"
 	// ReasonSimulated: rejected by Config.RejectionRate.
 	ReasonSimulated = "SIMULATED_REJECTION"
 )
@@ -53,12 +84,14 @@ const (
 // Message is one submission, mapped from a protocol's request by a front-end.
 type Message struct {
 	// ID is the X-Road message id: the deduplication key.
-	ID        string `json:"message_id"`
-	Client    string `json:"client,omitempty"`
-	Service   string `json:"service,omitempty"`
-	UserID    string `json:"user_id,omitempty"`
-	Issue     string `json:"issue,omitempty"`
-	PersonKey string `json:"person"` // UNZR, else RNOKPP
+	ID      string `json:"message_id"`
+	Client  string `json:"client,omitempty"`
+	Service string `json:"service,omitempty"`
+	UserID  string `json:"user_id,omitempty"`
+	Issue   string `json:"issue,omitempty"`
+	// PersonKey is the person's UNZR, else RNOKPP; for an address change,
+	// "address:" and the community's KATOTTG code.
+	PersonKey string `json:"person"`
 	// Action is the protocol's own action code, as received.
 	Action    string `json:"action"`
 	Kind      Kind   `json:"kind"`
@@ -77,6 +110,10 @@ type Message struct {
 	PreviousAddress  *Address    `json:"-"`
 	EffectiveDate    string      `json:"-"`
 	RegistrationBody string      `json:"-"`
+	// DeathDate is the date of death of a KindDeregisterDeath.
+	DeathDate string `json:"-"`
+	// AddressChange is what a KindAddressChange changes.
+	AddressChange *AddressChange `json:"-"`
 }
 
 // AckStatus is the protocol-independent outcome of a submission.
@@ -168,6 +205,7 @@ type Engine struct {
 	duplicates     int
 	dupsByMessage  map[string]int
 	persons        map[string]*person
+	addresses      map[string][]AddressChangeEntry
 	receipts       map[string]*receipt
 	receiptOrder   []string
 	faults         map[FaultKind]int
@@ -197,9 +235,11 @@ type person struct {
 	katottg string
 	history []HistoryEntry
 	// identity is the latest applied message's person; res the residence
-	// the applied messages left (see applyResidence).
+	// the applied messages left (see applyResidence); stay the registered
+	// place of stay, if any.
 	identity *PersonData
 	res      Residence
+	stay     *Stay
 }
 
 // NewEngine returns an engine whose record ids start with name (for
@@ -260,6 +300,7 @@ func (e *Engine) reset() {
 	e.duplicates = 0
 	e.dupsByMessage = map[string]int{}
 	e.persons = map[string]*person{}
+	e.addresses = map[string][]AddressChangeEntry{}
 	e.receipts = map[string]*receipt{}
 	e.receiptOrder = nil
 	e.faults = map[FaultKind]int{}
@@ -397,12 +438,10 @@ func (e *Engine) Submit(m Message, render func(Ack) ([]byte, error)) (Reply, err
 // Called with e.mu held.
 func (e *Engine) decide(m Message, now time.Time) Ack {
 	missing := append([]string(nil), m.Missing...)
-	if m.PersonKey == "" && !slices.Contains(missing, fieldPersonKey) && !slices.Contains(missing, "person") {
+	if m.PersonKey == "" && m.Kind != KindAddressChange && !slices.Contains(missing, fieldPersonKey) && !slices.Contains(missing, "person") {
 		missing = append(missing, fieldPersonKey)
 	}
-	switch m.Kind {
-	case KindDeclare, KindRegister, KindDeregister, KindCancel:
-	default:
+	if !knownKinds[m.Kind] {
 		missing = append(missing, fieldKind)
 	}
 	if len(missing) > 0 {
@@ -411,9 +450,12 @@ func (e *Engine) decide(m Message, now time.Time) Ack {
 	if rejectByHash(e.cfg.Seed, m.ID, e.cfg.RejectionRate) {
 		return e.reject(m, now, ReasonSimulated, "rejected by the simulator's rejection rate")
 	}
+	if m.Kind == KindAddressChange {
+		return e.applyAddressChange(m, now)
+	}
 	p := e.persons[m.PersonKey]
-	if m.Kind == KindDeregister && (p == nil || (p.state != StateRegistered && p.state != StateDeclared)) {
-		return e.reject(m, now, ReasonNoActiveRegistration, "the person has no current registration or declaration")
+	if code, text := refusal(p, m.Kind); code != "" {
+		return e.reject(m, now, code, text)
 	}
 	if p == nil {
 		p = &person{}
@@ -422,7 +464,7 @@ func (e *Engine) decide(m Message, now time.Time) Ack {
 	e.seq++
 	rec := fmt.Sprintf("%s-%08d", e.name, e.seq)
 	h := HistoryEntry{Seq: e.seq, MessageID: m.ID, Action: m.Action, Kind: m.Kind, CancelOf: m.CancelOf,
-		BeforeState: p.state, BeforeKatottg: p.katottg, AppliedAt: now, before: p.res}
+		BeforeState: p.state, BeforeKatottg: p.katottg, AppliedAt: now, before: p.res, beforeStay: p.stay}
 	p.transition(m)
 	if m.Person != nil {
 		p.identity = m.Person
@@ -435,6 +477,59 @@ func (e *Engine) decide(m Message, now time.Time) Ack {
 	return Ack{MessageID: m.ID, Status: AckApplied, RecordID: rec}
 }
 
+// knownKinds are the kinds the engine applies.
+var knownKinds = map[Kind]bool{
+	KindDeclare: true, KindRegister: true, KindDeregister: true, KindCancel: true, KindExclude: true,
+	KindStayRegister: true, KindChange: true, KindCorrect: true, KindDeregisterDeath: true, KindAddressChange: true,
+}
+
+// NeedsAddress reports whether a message of kind k must name an address:
+// the one a person comes to.
+func NeedsAddress(k Kind) bool {
+	return k == KindDeclare || k == KindRegister || k == KindStayRegister || k == KindChange
+}
+
+// NeedsBasis reports whether a message of kind k must carry the document it
+// rests on.
+func NeedsBasis(k Kind) bool {
+	return k == KindExclude || k == KindCorrect || k == KindAddressChange
+}
+
+// Cancellable reports whether a cancellation may name kind k.
+func Cancellable(k Kind) bool {
+	switch k {
+	case KindDeclare, KindRegister, KindDeregister, KindStayRegister, KindChange, KindDeregisterDeath:
+		return true
+	}
+	return false
+}
+
+// refusal is the business rejection of a message of kind k for person p
+// (nil: nothing applied for that key yet), if the person's state makes the
+// action impossible. It looks at the state only, never at the message's
+// addresses, so that an in-order replay of the same kinds decides alike.
+func refusal(p *person, k Kind) (code, text string) {
+	if p != nil && p.state == StateDeceased && k != KindCancel {
+		return ReasonPersonDeceased, "the person was deregistered on death"
+	}
+	active := p != nil && (p.state == StateRegistered || p.state == StateDeclared)
+	switch k {
+	case KindDeregister, KindDeregisterDeath, KindChange:
+		if !active {
+			return ReasonNoActiveRegistration, "the person has no current registration or declaration"
+		}
+	case KindExclude:
+		if p == nil || p.state != StateDeclared {
+			return ReasonNoDeclaredResidence, "the person has no declared residence to exclude"
+		}
+	case KindCorrect:
+		if p == nil {
+			return ReasonUnknownPerson, "nothing is recorded for the person"
+		}
+	}
+	return "", ""
+}
+
 func (e *Engine) reject(m Message, now time.Time, code, text string) Ack {
 	e.rejected = append(e.rejected, RejectedEntry{Message: m, ReasonCode: code, ReasonText: text, RejectedAt: now})
 	e.logger.Debug("rejected", "message_id", m.ID, "reason", code)
@@ -444,11 +539,19 @@ func (e *Engine) reject(m Message, now time.Time, code, text string) Ack {
 // transition moves the person's state for an applied message:
 //   - declare / register: declared / registered at the message's katottg;
 //   - deregister: deregistered, no current address;
-//   - cancel of a declaration, registration or deregistration: if the
-//     person is still in the state that action put them in, the state held
-//     before the latest such action comes back (a cancelled registration
-//     returns the person to where they were before it, as the local
-//     registry's records do).
+//   - exclude: excluded, no current address;
+//   - deregister on death: deceased, no current address, no place of stay;
+//   - change: still declared or registered, at the new address;
+//   - stay registration: the place of stay, beside the residence;
+//   - correction: the identity only (Engine.decide takes it from every
+//     applied message);
+//   - cancel of a declaration, registration, deregistration (also on
+//     death) or change: if the person is still in the state that action put
+//     them in, the residence held before the latest such action comes back
+//     (a cancelled registration returns the person to where they were
+//     before it, as the local registry's records do) — and, for a death,
+//     the place of stay it ended; of a stay registration: the place of
+//     stay held before it.
 //
 // A cancel that matches nothing is still applied (logged, in history) but
 // changes no state. The residence lookups read moves along (applyResidence)
@@ -462,6 +565,20 @@ func (p *person) transition(m Message) {
 		p.state, p.katottg = StateRegistered, m.Katottg
 	case KindDeregister:
 		p.state, p.katottg = StateDeregistered, ""
+	case KindExclude:
+		p.state, p.katottg = StateExcluded, ""
+	case KindDeregisterDeath:
+		p.state, p.katottg, p.stay = StateDeceased, "", nil
+	case KindChange:
+		if m.Katottg != "" {
+			p.katottg = m.Katottg
+		}
+	case KindStayRegister:
+		addr := m.Address
+		if addr == nil && m.Katottg != "" {
+			addr = &Address{Katottg: m.Katottg}
+		}
+		p.stay = &Stay{Address: addr, RegistrationDate: m.EffectiveDate}
 	case KindCancel:
 		of := m.CancelOf
 		if of == "" {
@@ -472,13 +589,22 @@ func (p *person) transition(m Message) {
 				of = KindRegister
 			case StateDeregistered:
 				of = KindDeregister
+			case StateDeceased:
+				of = KindDeregisterDeath
 			}
 		}
-		if p.state != resultOf[of] {
+		if !p.stillIn(of) {
 			return
 		}
 		for i := len(p.history) - 1; i >= 0; i-- {
 			if h := p.history[i]; h.Kind == of {
+				if of == KindStayRegister || of == KindDeregisterDeath {
+					// A death ended the place of stay too.
+					p.stay = h.beforeStay
+				}
+				if of == KindStayRegister {
+					return
+				}
 				p.state, p.katottg, p.res = h.BeforeState, h.BeforeKatottg, h.before
 				if p.state == "" {
 					p.state = StateCancelled
@@ -489,8 +615,37 @@ func (p *person) transition(m Message) {
 	}
 }
 
-// resultOf is the state each cancellable kind leaves a person in.
-var resultOf = map[Kind]string{KindDeclare: StateDeclared, KindRegister: StateRegistered, KindDeregister: StateDeregistered}
+// stillIn reports whether the person is still in the state an action of
+// kind k put them in, so that cancelling it can restore what was before.
+func (p *person) stillIn(k Kind) bool {
+	switch k {
+	case KindDeclare:
+		return p.state == StateDeclared
+	case KindRegister:
+		return p.state == StateRegistered
+	case KindDeregister:
+		return p.state == StateDeregistered
+	case KindDeregisterDeath:
+		return p.state == StateDeceased
+	case KindStayRegister:
+		return p.stay != nil
+	case KindChange:
+		// At the address of the change: no declaration, registration or
+		// other move since.
+		if p.state != StateDeclared && p.state != StateRegistered {
+			return false
+		}
+		for i := len(p.history) - 1; i >= 0; i-- {
+			switch p.history[i].Kind {
+			case KindChange:
+				return true
+			case KindDeclare, KindRegister:
+				return false
+			}
+		}
+	}
+	return false
+}
 
 // Status answers a status query for a receipt: PENDING until AsyncDelay
 // after acceptance, then the final outcome (APPLIED with the record id, or

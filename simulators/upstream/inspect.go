@@ -21,6 +21,9 @@ type Inspection struct {
 	DuplicatesByMessage map[string]int `json:"duplicates_by_message"`
 	// Persons is the current state per person key (UNZR, else RNOKPP).
 	Persons map[string]PersonState `json:"persons"`
+	// Addresses lists the address-directory changes applied, per address
+	// key ("address:" and the community's KATOTTG code), in order.
+	Addresses map[string][]AddressChangeEntry `json:"addresses"`
 	// Receipts of async acceptances, in order of issue.
 	Receipts []ReceiptInfo `json:"receipts"`
 	// Faults counts injected faults by kind: outage, error, server_fault,
@@ -65,6 +68,8 @@ type PersonState struct {
 	// Person and Residence are what a lookup answers about the person.
 	Person    *PersonData `json:"person,omitempty"`
 	Residence Residence   `json:"residence"`
+	// Stay is the registered place of stay, if any.
+	Stay *Stay `json:"stay,omitempty"`
 }
 
 // HistoryEntry is one applied change of a person's state.
@@ -79,9 +84,10 @@ type HistoryEntry struct {
 	State         string    `json:"state"`
 	Katottg       string    `json:"katottg,omitempty"`
 	AppliedAt     time.Time `json:"applied_at"`
-	// before is the residence before the change, restored if it is
-	// cancelled.
-	before Residence
+	// before is the residence before the change, and beforeStay the
+	// place of stay, restored if it is cancelled.
+	before     Residence
+	beforeStay *Stay
 }
 
 // ReceiptInfo is one async receipt and how often it was asked about.
@@ -115,6 +121,7 @@ func (e *Engine) Inspect() Inspection {
 		Duplicates:          e.duplicates,
 		DuplicatesByMessage: maps.Clone(e.dupsByMessage),
 		Persons:             make(map[string]PersonState, len(e.persons)),
+		Addresses:           make(map[string][]AddressChangeEntry, len(e.addresses)),
 		Receipts:            make([]ReceiptInfo, 0, len(e.receiptOrder)),
 		Faults:              make(map[string]int, len(e.faults)),
 		Requests:            e.requests,
@@ -125,7 +132,10 @@ func (e *Engine) Inspect() Inspection {
 	}
 	for k, p := range e.persons {
 		in.Persons[k] = PersonState{State: p.state, Katottg: p.katottg, History: append([]HistoryEntry{}, p.history...),
-			Person: p.identity, Residence: p.res}
+			Person: p.identity, Residence: p.res, Stay: p.stay}
+	}
+	for k, changes := range e.addresses {
+		in.Addresses[k] = append([]AddressChangeEntry{}, changes...)
 	}
 	for _, id := range e.receiptOrder {
 		r := e.receipts[id]

@@ -55,6 +55,18 @@ type Residence struct {
 	PreviousAddress    *Address `json:"previous_address,omitempty"`
 	RegistrationBody   string   `json:"registration_body,omitempty"`
 	RecordID           string   `json:"record_id,omitempty"`
+	// ChangeDate is the date of the latest change of residence to Address.
+	ChangeDate string `json:"change_date,omitempty"`
+	// ExclusionDate is set once the declared residence was excluded.
+	ExclusionDate string `json:"exclusion_date,omitempty"`
+	// DeathDate is set once the person was deregistered on death.
+	DeathDate string `json:"death_date,omitempty"`
+}
+
+// Stay is a registered place of stay.
+type Stay struct {
+	Address          *Address `json:"address,omitempty"`
+	RegistrationDate string   `json:"registration_date,omitempty"`
 }
 
 // Search is what a lookup (DMS ExtractPerson, EDDR LookupPerson) asks for:
@@ -206,8 +218,14 @@ func (e *Engine) Lookup(r LookupRequest) (LookupResult, error) {
 //   - declare / register: the message's address in force; its previous
 //     address, or else the one in force until now, becomes the previous
 //     address; the registration date is the effective date;
-//   - deregister: the address stays as the last one (the message's, if it
-//     names one), with the deregistration date;
+//   - deregister (also on death, with the date of death): the address
+//     stays as the last one (the message's, if it names one), with the
+//     deregistration date;
+//   - exclude: likewise, with the exclusion date;
+//   - change: the message's address in force, the one left (its previous
+//     address, or else the one in force until now) the previous address;
+//     the kind and registration date stay, the change date is the
+//     effective date;
 //   - cancel: nothing here; transition restores the residence from before
 //     the cancelled change, with the state.
 func (p *person) applyResidence(m Message) {
@@ -223,10 +241,29 @@ func (p *person) applyResidence(m Message) {
 		}
 		p.res = Residence{Kind: m.Kind, Address: addr, RegistrationDate: m.EffectiveDate,
 			PreviousAddress: prev, RegistrationBody: m.RegistrationBody}
-	case KindDeregister:
+	case KindDeregister, KindDeregisterDeath:
 		if m.Address != nil {
 			p.res.Address = m.Address
 		}
 		p.res.DeregistrationDate = m.EffectiveDate
+		if m.Kind == KindDeregisterDeath {
+			p.res.DeathDate = m.DeathDate
+		}
+	case KindExclude:
+		if m.Address != nil {
+			p.res.Address = m.Address
+		}
+		p.res.ExclusionDate = m.EffectiveDate
+	case KindChange:
+		prev := m.PreviousAddress
+		if prev == nil {
+			prev = p.res.Address
+		}
+		addr := m.Address
+		if addr == nil && m.Katottg != "" {
+			addr = &Address{Katottg: m.Katottg}
+		}
+		p.res = Residence{Kind: p.res.Kind, Address: addr, RegistrationDate: p.res.RegistrationDate,
+			ChangeDate: m.EffectiveDate, PreviousAddress: prev, RegistrationBody: m.RegistrationBody}
 	}
 }
