@@ -6,22 +6,18 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/reghub/reghub/test/xmltest"
 )
 
 // TestGoldenSchemaValid validates every golden's body against the schema in
 // its WSDL and every X-Road header against schemas/xroad, with xmllint.
 func TestGoldenSchemaValid(t *testing.T) {
-	if _, err := exec.LookPath("xmllint"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("xmllint not on PATH (apt-get install -y libxml2-utils)")
-		}
-		t.Skip("xmllint not on PATH (apt-get install -y libxml2-utils)")
-	}
+	xmltest.RequireXmllint(t)
 	dir := t.TempDir()
 	schemas := map[string]string{
 		"dms":  extractSchema(t, filepath.Join("..", "schemas", "dms", "dms.wsdl"), dir),
@@ -52,13 +48,13 @@ func TestGoldenSchemaValid(t *testing.T) {
 			if len(bodies) != 1 {
 				t.Fatalf("want one body element, got %d", len(bodies))
 			}
-			xmllint(t, xsd, bodies[0])
+			xmltest.Lint(t, xsd, bodies[0])
 			headers := children(t, raw, "Header")
 			if len(headers) < 4 {
 				t.Fatalf("want at least client, service, id, protocolVersion headers, got %d", len(headers))
 			}
 			for _, h := range headers {
-				xmllint(t, xroadXSD, h)
+				xmltest.Lint(t, xroadXSD, h)
 			}
 		})
 	}
@@ -132,17 +128,5 @@ func children(t *testing.T, raw []byte, parent string) [][]byte {
 			}
 			depth--
 		}
-	}
-}
-
-func xmllint(t *testing.T, xsd string, doc []byte) {
-	t.Helper()
-	f := filepath.Join(t.TempDir(), "doc.xml")
-	if err := os.WriteFile(f, doc, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("xmllint", "--noout", "--schema", xsd, f).CombinedOutput()
-	if err != nil {
-		t.Errorf("xmllint --schema %s: %v\n%s\ndocument:\n%s", filepath.Base(xsd), err, out, doc)
 	}
 }

@@ -6,16 +6,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/reghub/reghub/notice"
 	wsdl "github.com/reghub/reghub/schemas/notice"
 	"github.com/reghub/reghub/schemas/xroad"
+	"github.com/reghub/reghub/test/xmltest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -102,12 +101,7 @@ func TestGoldenRequestsAccepted(t *testing.T) {
 // acknowledgement or fault detail) against schemas/notice/notice.xsd and
 // each X-Road header against schemas/xroad/xroad.xsd, with xmllint.
 func TestGoldenSchemaValid(t *testing.T) {
-	if _, err := exec.LookPath("xmllint"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("xmllint not on PATH (apt-get install -y libxml2-utils)")
-		}
-		t.Skip("xmllint not on PATH (apt-get install -y libxml2-utils)")
-	}
+	xmltest.RequireXmllint(t)
 	noticeXSD := filepath.Join("..", "..", "schemas", "notice", "notice.xsd")
 	xroadXSD := filepath.Join("..", "..", "schemas", "xroad", "xroad.xsd")
 	files, err := filepath.Glob(filepath.Join("testdata", "*.xml"))
@@ -122,8 +116,8 @@ func TestGoldenSchemaValid(t *testing.T) {
 			}
 			var n int
 			for _, el := range []string{"Notice", "NoticeAck", "NoticeFault"} {
-				for _, doc := range elements(t, raw, xml.Name{Space: "urn:reghub:notice:v1", Local: el}) {
-					xmllint(t, noticeXSD, doc)
+				for _, doc := range xmltest.Elements(t, raw, xml.Name{Space: "urn:reghub:notice:v1", Local: el}) {
+					xmltest.Lint(t, noticeXSD, doc)
 					n++
 				}
 			}
@@ -132,8 +126,8 @@ func TestGoldenSchemaValid(t *testing.T) {
 			}
 			var headers int
 			for _, el := range []string{"client", "service", "id", "userId", "issue", "protocolVersion"} {
-				for _, doc := range elements(t, raw, xml.Name{Space: xroad.NS, Local: el}) {
-					xmllint(t, xroadXSD, doc)
+				for _, doc := range xmltest.Elements(t, raw, xml.Name{Space: xroad.NS, Local: el}) {
+					xmltest.Lint(t, xroadXSD, doc)
 					headers++
 				}
 			}
@@ -141,54 +135,5 @@ func TestGoldenSchemaValid(t *testing.T) {
 				t.Fatalf("no X-Road headers: they are echoed once read")
 			}
 		})
-	}
-}
-
-// elements returns the raw bytes of every element named name. Go's encoder
-// declares each namespace on the element that uses it, so each is a
-// document of its own.
-func elements(t *testing.T, raw []byte, name xml.Name) [][]byte {
-	t.Helper()
-	dec := xml.NewDecoder(bytes.NewReader(raw))
-	var (
-		out   [][]byte
-		depth int
-		start int64
-		in    int // depth of the element being cut, 0 if none
-	)
-	for {
-		begin := dec.InputOffset()
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("scan: %v", err)
-		}
-		switch el := tok.(type) {
-		case xml.StartElement:
-			depth++
-			if in == 0 && el.Name == name {
-				in, start = depth, begin
-			}
-		case xml.EndElement:
-			if in == depth {
-				out = append(out, raw[start:dec.InputOffset()])
-				in = 0
-			}
-			depth--
-		}
-	}
-}
-
-func xmllint(t *testing.T, xsd string, doc []byte) {
-	t.Helper()
-	f := filepath.Join(t.TempDir(), "doc.xml")
-	if err := os.WriteFile(f, doc, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("xmllint", "--noout", "--schema", xsd, f).CombinedOutput()
-	if err != nil {
-		t.Errorf("xmllint --schema %s: %v\n%s\ndocument:\n%s", filepath.Base(xsd), err, out, doc)
 	}
 }
