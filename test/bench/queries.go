@@ -110,7 +110,7 @@ func (w *world) runQueries(ctx context.Context) error {
 	}
 	slices.Sort(lat)
 	rate := float64(len(lat)) / elapsed.Seconds()
-	table := fmt.Sprintf(`| queries | concurrency | persons in the read model | queries/s | p50 ms | p99 ms | answered 200 / refused 403 | audit records | CPU s (hub) | CPU s (PostgreSQL) | peak RSS MiB |
+	table := fmt.Sprintf(`| queries | concurrency | persons searched (with a РНОКПП) | queries/s | p50 ms | p99 ms | answered 200 / refused 403 | audit records | CPU s (hub) | CPU s (PostgreSQL) | peak RSS MiB |
 |---|---|---|---|---|---|---|---|---|---|---|
 | %d | %d | %d | %.0f | %s | %s | %d / %d | %d | %.2f | %.2f | %d |
 `, len(lat), w.o.Concurrency, len(rnokpps), rate, ms(pct(lat, 0.50)), ms(pct(lat, 0.99)),
