@@ -124,6 +124,11 @@ type Person struct {
 	Sex         string    `json:"sex"`
 	Citizenship string    `json:"citizenship,omitempty"`
 	Document    *Document `json:"document,omitempty"`
+	// MilitaryStatus says whether the person is on the military register
+	// (002 §4.4, §4.2.19.1): conscript, liable, reservist, or not_liable.
+	MilitaryStatus string `json:"military_status,omitempty"`
+	// MilitaryRegNumber is the military registration document's number.
+	MilitaryRegNumber string `json:"military_registration_number,omitempty"`
 }
 
 // Document is the identity document the action was performed on.

@@ -107,6 +107,25 @@ const (
 	AddressUnitRenamed = "unit_renamed"
 )
 
+// Military statuses (person.military_status, 002 §4.2.19.1): the first
+// three put a person on the military register.
+const (
+	MilitaryConscript = "conscript"
+	MilitaryLiable    = "liable"
+	MilitaryReservist = "reservist"
+	MilitaryNotLiable = "not_liable"
+)
+
+// OnMilitaryRegister says whether the person's status makes them a
+// conscript, liable for service or a reservist.
+func (p Person) OnMilitaryRegister() bool {
+	switch p.MilitaryStatus {
+	case MilitaryConscript, MilitaryLiable, MilitaryReservist:
+		return true
+	}
+	return false
+}
+
 // Sexes (person.sex).
 const (
 	SexMale   = "M"
@@ -360,6 +379,9 @@ var personRules = []fieldRule[Person]{
 	{name: "birth_place", get: func(p *Person) string { return p.BirthPlace }},
 	{name: "sex", get: func(p *Person) string { return p.Sex }, required: true, check: oneOf(SexMale, SexFemale)},
 	{name: "citizenship", get: func(p *Person) string { return p.Citizenship }, check: alpha3},
+	{name: "military_status", get: func(p *Person) string { return p.MilitaryStatus },
+		check: oneOf(MilitaryConscript, MilitaryLiable, MilitaryReservist, MilitaryNotLiable)},
+	{name: "military_registration_number", get: func(p *Person) string { return p.MilitaryRegNumber }},
 }
 
 var documentRules = documentRulesAt("person.document.")

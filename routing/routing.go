@@ -18,7 +18,6 @@ package routing
 import (
 	"bytes"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -48,16 +47,14 @@ const (
 	// cancellation — lies outside the local community.
 	CondAddressLeftInOtherCommunity = "address_left_in_other_community"
 	// CondPersonOnMilitaryRegister: the person is a conscript, liable for
-	// service or a reservist (person.military_status).
+	// service or a reservist (person.military_status,
+	// action.Person.OnMilitaryRegister).
 	CondPersonOnMilitaryRegister = "person_on_military_register"
 )
 
 var (
 	knownConditions = []string{CondAddressLeftInOtherCommunity, CondPersonOnMilitaryRegister}
 	knownRecipients = []action.Destination{action.DestMigrationService, action.DestNationalRegistry, DestPreviousBody, DestMilitary}
-	// MilitaryStatuses are the values of person.military_status that put a
-	// person on the military register.
-	MilitaryStatuses = []string{"conscript", "liable", "reservist"}
 )
 
 // Rule is one routing rule.
@@ -192,25 +189,14 @@ func validPrefix(p string) bool {
 	return strings.IndexFunc(p[2:], func(r rune) bool { return r < '0' || r > '9' }) < 0
 }
 
-// facts are what the conditions look at beyond the typed submission.
-type facts struct {
-	Person struct {
-		MilitaryStatus string `json:"military_status"`
-	} `json:"person"`
-}
-
 // Route returns the recipients of a submission, in rule order, each once.
-// body is the submission as sent (for fields the typed submission does not
-// carry yet); it was parsed already, so it is valid JSON.
-func (r *Rules) Route(s *action.Submission, body []byte) []action.Destination {
-	var f facts
-	_ = json.Unmarshal(body, &f) // a body without them simply meets no such condition
+func (r *Rules) Route(s *action.Submission) []action.Destination {
 	var out []action.Destination
 	for _, rule := range r.Rules {
 		if !slices.Contains(rule.Kinds, "*") && !slices.Contains(rule.Kinds, string(s.Kind)) {
 			continue
 		}
-		if !r.holds(rule.When, s, f) {
+		if !r.holds(rule.When, s) {
 			continue
 		}
 		for _, d := range rule.To {
@@ -222,7 +208,7 @@ func (r *Rules) Route(s *action.Submission, body []byte) []action.Destination {
 	return out
 }
 
-func (r *Rules) holds(conds []string, s *action.Submission, f facts) bool {
+func (r *Rules) holds(conds []string, s *action.Submission) bool {
 	for _, c := range conds {
 		switch c {
 		case CondAddressLeftInOtherCommunity:
@@ -231,7 +217,7 @@ func (r *Rules) holds(conds []string, s *action.Submission, f facts) bool {
 				return false
 			}
 		case CondPersonOnMilitaryRegister:
-			if !slices.Contains(MilitaryStatuses, f.Person.MilitaryStatus) {
+			if !s.Person.OnMilitaryRegister() {
 				return false
 			}
 		default:

@@ -1,7 +1,6 @@
 package routing_test
 
 import (
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -41,12 +40,12 @@ func TestRouteByRules(t *testing.T) {
 		{"an address no directory entry knows still routes (the delivery fails visibly)", action.Submission{Kind: action.KindDeregister, Address: lost}, "", with(routing.DestPreviousBody)},
 		{"a reservist registering", action.Submission{Kind: action.KindRegister, Address: local}, "reservist", with(routing.DestMilitary)},
 		{"a conscript deregistering elsewhere: both", action.Submission{Kind: action.KindDeregister, Address: away}, "conscript", with(routing.DestPreviousBody, routing.DestMilitary)},
-		{"not on the military register", action.Submission{Kind: action.KindRegister, Address: local}, "exempt", national},
+		{"not on the military register", action.Submission{Kind: action.KindRegister, Address: local}, action.MilitaryNotLiable, national},
 		{"a cancellation of a reservist: not a kind the military rule names", action.Submission{Kind: action.KindCancel, Address: local, Cancellation: &action.Cancellation{Of: action.KindRegister}}, "reservist", national},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			body, _ := json.Marshal(map[string]any{"person": map[string]any{"military_status": tc.military}})
-			if got := rules.Route(&tc.sub, body); !slices.Equal(got, tc.want) {
+			tc.sub.Person.MilitaryStatus = tc.military
+			if got := rules.Route(&tc.sub); !slices.Equal(got, tc.want) {
 				t.Errorf("routed to %v, want %v", got, tc.want)
 			}
 		})
