@@ -75,7 +75,9 @@ func TestParseRules(t *testing.T) {
 	}{
 		{"valid base", func(s *Submission) {}, nil},
 		{"declare", func(s *Submission) { s.Kind = KindDeclare }, nil},
-		{"a reservist", func(s *Submission) { s.Person.MilitaryStatus, s.Person.MilitaryRegNumber = MilitaryReservist, "SYN-VO-000123" }, nil},
+		{"a reservist", func(s *Submission) {
+			s.Person.MilitaryStatus, s.Person.MilitaryRegNumber = MilitaryReservist, "SYN-VO-000123"
+		}, nil},
 		{"military status not in the list", func(s *Submission) { s.Person.MilitaryStatus = "general" },
 			[]fc{{"person.military_status", CodeUnknownValue}}},
 		{"deregister", deregister, nil},
