@@ -83,6 +83,8 @@ type Service struct {
 	accepted func()
 	// guard, if set, inspects every submission before it is stored.
 	guard Guard
+	// router picks each action's recipients; nil: the kind table's.
+	router Router
 }
 
 // NewService wires the service to its store. now may be nil (time.Now).
@@ -95,6 +97,16 @@ func NewService(store Store, now func() time.Time, accepted func()) *Service {
 	}
 	return &Service{store: store, now: now, accepted: accepted}
 }
+
+// Router picks the recipients of a submission (package routing, from
+// versioned rules).
+type Router interface {
+	Route(s *Submission) []Destination
+}
+
+// SetRouter makes the router, not the kind table, choose each action's
+// recipients. Call it before serving.
+func (s *Service) SetRouter(r Router) { s.router = r }
 
 // SetGuard makes every submission pass the register's guards (001
 // §2.5.16–2.5.18) before it is stored. Call it before serving.
@@ -128,7 +140,11 @@ func (s *Service) Submit(ctx context.Context, clientID, idemKey string, body []b
 		Body:           body,
 		CreatedAt:      now,
 	}
-	for _, d := range spec.Destinations {
+	dests := spec.Destinations
+	if s.router != nil {
+		dests = s.router.Route(sub)
+	}
+	for _, d := range dests {
 		mid, err := uuid.NewV7()
 		if err != nil {
 			return nil, false, fmt.Errorf("new message id: %w", err)
