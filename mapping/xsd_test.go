@@ -22,6 +22,8 @@ func TestGoldenSchemaValid(t *testing.T) {
 	schemas := map[string]string{
 		"dms":  extractSchema(t, filepath.Join("..", "schemas", "dms", "dms.wsdl"), dir),
 		"eddr": extractSchema(t, filepath.Join("..", "schemas", "eddr", "eddr.wsdl"), dir),
+		// The notices to other registration bodies (regbody.*.previous_body.xml).
+		"previous_body": filepath.Join("..", "schemas", "regbody", "regbody.xsd"),
 	}
 	xroadXSD := filepath.Join("..", "schemas", "xroad", "xroad.xsd")
 

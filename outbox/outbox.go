@@ -117,6 +117,10 @@ const (
 	ClassMapping         ErrorClass = "mapping"
 	ClassAckTimeout      ErrorClass = "ack_timeout"
 	ClassNoSender        ErrorClass = "no_sender"
+	// ClassNoRoute: no recipient is known for the message (a community
+	// missing from the routing directory); permanent, so the delivery ends
+	// dead for operators to see.
+	ClassNoRoute ErrorClass = "no_route"
 )
 
 // DeliveryError is a classified failure of one attempt.

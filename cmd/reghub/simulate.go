@@ -13,10 +13,12 @@ import (
 
 	"github.com/reghub/reghub/simulators/dmssim"
 	"github.com/reghub/reghub/simulators/eddrsim"
+	"github.com/reghub/reghub/simulators/regbodysim"
 	"github.com/reghub/reghub/simulators/upstream"
 )
 
-// simulators are the two upstreams, served over real HTTP.
+// simulators are the two upstreams, served over real HTTP, and any other
+// simulator started with serve.
 type simulators struct {
 	DMSURL, EDDRURL string
 	servers         []*http.Server
@@ -33,22 +35,33 @@ func startSimulators(dmsAddr, eddrAddr string, dmsCfg, eddrCfg upstream.Config, 
 		{"migration service (dms)", dmsAddr, dmssim.New(dmsCfg, log.With("simulator", "dms")).Handler(), &s.DMSURL},
 		{"national registry (eddr)", eddrAddr, eddrsim.New(eddrCfg, log.With("simulator", "eddr")).Handler(), &s.EDDRURL},
 	} {
-		ln, err := net.Listen("tcp", sim.addr)
+		url, err := s.serve(sim.name, sim.addr, sim.handler, log)
 		if err != nil {
 			s.Close()
-			return nil, fmt.Errorf("simulator %s: listen on %s: %w", sim.name, sim.addr, err)
+			return nil, err
 		}
-		srv := &http.Server{Handler: sim.handler, ReadHeaderTimeout: 10 * time.Second}
-		s.servers = append(s.servers, srv)
-		*sim.url = "http://" + ln.Addr().String()
-		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("simulator stopped", "simulator", sim.name, "err", err)
-			}
-		}()
-		log.Info("simulator serving", "simulator", sim.name, "soap", *sim.url+"/soap", "inspect", *sim.url+"/inspect")
+		*sim.url = url
 	}
 	return s, nil
+}
+
+// serve starts one more simulator on addr and returns its base URL; Close
+// stops it with the others.
+func (s *simulators) serve(name, addr string, h http.Handler, log *slog.Logger) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("simulator %s: listen on %s: %w", name, addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, srv)
+	url := "http://" + ln.Addr().String()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("simulator stopped", "simulator", name, "err", err)
+		}
+	}()
+	log.Info("simulator serving", "simulator", name, "soap", url+"/soap", "inspect", url+"/inspect")
+	return url, nil
 }
 
 func (s *simulators) Close() {
@@ -63,14 +76,16 @@ func runSimulate(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	dmsAddr := fs.String("dms-listen", "127.0.0.1:8081", "address of the migration service simulator")
 	eddrAddr := fs.String("eddr-listen", "127.0.0.1:8082", "address of the national registry simulator")
+	regbodyAddr := fs.String("regbody-listen", "127.0.0.1:8083", "address of the other registration bodies' simulator (previous_body); empty: none")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	var dmsCfg, eddrCfg upstream.Config
+	var dmsCfg, eddrCfg, regbodyCfg upstream.Config
 	dmsCfg.RegisterFlags(fs, "dms-")
 	eddrCfg.RegisterFlags(fs, "eddr-")
+	regbodyCfg.RegisterFlags(fs, "regbody-")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	for name, c := range map[string]upstream.Config{"dms": dmsCfg, "eddr": eddrCfg} {
+	for name, c := range map[string]upstream.Config{"dms": dmsCfg, "eddr": eddrCfg, "regbody": regbodyCfg} {
 		if err := c.Validate(); err != nil {
 			return fmt.Errorf("%s simulator flags: %w", name, err)
 		}
@@ -81,6 +96,12 @@ func runSimulate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer sims.Close()
+	if *regbodyAddr != "" {
+		rb := regbodysim.New(regbodyCfg, log.With("simulator", "regbody")).Handler()
+		if _, err := sims.serve("registration bodies (previous_body)", *regbodyAddr, rb, log); err != nil {
+			return err
+		}
+	}
 	<-ctx.Done()
 	return nil
 }

@@ -29,7 +29,7 @@ type expect struct {
 var (
 	terminal  = []string{"completed", "rejected", "dead", "cancelled"}
 	transient = []string{"transport", "timeout", "http_5xx", "soap_server_fault", "malformed_reply", "ack_timeout"}
-	permanent = []string{"soap_client_fault", "http_4xx", "mapping", "no_sender"}
+	permanent = []string{"soap_client_fault", "http_4xx", "mapping", "no_sender", "no_route"}
 )
 
 type msgRow struct {
