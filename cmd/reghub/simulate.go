@@ -13,6 +13,7 @@ import (
 
 	"github.com/reghub/reghub/simulators/dmssim"
 	"github.com/reghub/reghub/simulators/eddrsim"
+	"github.com/reghub/reghub/simulators/militarysim"
 	"github.com/reghub/reghub/simulators/regbodysim"
 	"github.com/reghub/reghub/simulators/upstream"
 )
@@ -77,15 +78,17 @@ func runSimulate(ctx context.Context, args []string) error {
 	dmsAddr := fs.String("dms-listen", "127.0.0.1:8081", "address of the migration service simulator")
 	eddrAddr := fs.String("eddr-listen", "127.0.0.1:8082", "address of the national registry simulator")
 	regbodyAddr := fs.String("regbody-listen", "127.0.0.1:8083", "address of the other registration bodies' simulator (previous_body); empty: none")
+	militaryAddr := fs.String("military-listen", "127.0.0.1:8084", "address of the military enlistment centre's simulator (REST); empty: none")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	var dmsCfg, eddrCfg, regbodyCfg upstream.Config
+	var dmsCfg, eddrCfg, regbodyCfg, militaryCfg upstream.Config
 	dmsCfg.RegisterFlags(fs, "dms-")
 	eddrCfg.RegisterFlags(fs, "eddr-")
 	regbodyCfg.RegisterFlags(fs, "regbody-")
+	militaryCfg.RegisterFlags(fs, "military-")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	for name, c := range map[string]upstream.Config{"dms": dmsCfg, "eddr": eddrCfg, "regbody": regbodyCfg} {
+	for name, c := range map[string]upstream.Config{"dms": dmsCfg, "eddr": eddrCfg, "regbody": regbodyCfg, "military": militaryCfg} {
 		if err := c.Validate(); err != nil {
 			return fmt.Errorf("%s simulator flags: %w", name, err)
 		}
@@ -99,6 +102,12 @@ func runSimulate(ctx context.Context, args []string) error {
 	if *regbodyAddr != "" {
 		rb := regbodysim.New(regbodyCfg, log.With("simulator", "regbody")).Handler()
 		if _, err := sims.serve("registration bodies (previous_body)", *regbodyAddr, rb, log); err != nil {
+			return err
+		}
+	}
+	if *militaryAddr != "" {
+		ms := militarysim.New(militaryCfg, log.With("simulator", "military")).Handler()
+		if _, err := sims.serve("military enlistment centre (military)", *militaryAddr, ms, log); err != nil {
 			return err
 		}
 	}

@@ -30,11 +30,9 @@ package regbodysim
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"maps"
@@ -240,7 +238,7 @@ func (s *Server) notify(_ context.Context, call *upstream.Call) ([]byte, error) 
 	switch {
 	case len(missing) > 0:
 		e.RejectionCode, e.RejectionReason = ReasonInvalidRequest, "missing or invalid: "+strings.Join(missing, ", ")
-	case rejectByHash(cfg.Seed, h.ID, cfg.RejectionRate):
+	case upstream.RejectByHash(cfg.Seed, h.ID, cfg.RejectionRate):
 		e.RejectionCode, e.RejectionReason = ReasonSimulated, "rejected by the simulator's rejection rate"
 	}
 	if e.RejectionCode != "" {
@@ -332,25 +330,6 @@ func day(d soap.XSDDate) string {
 		return ""
 	}
 	return t.Format(time.DateOnly)
-}
-
-// rejectByHash maps (seed, id) to [0, 1) and compares with rate, so one
-// message id always gets the same decision under one seed and rate (the
-// engine's rule, upstream.Config.RejectionRate).
-func rejectByHash(seed int64, id string, rate float64) bool {
-	if rate <= 0 {
-		return false
-	}
-	h := fnv.New64a()
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(seed))
-	h.Write(b[:])
-	h.Write([]byte(id))
-	x := h.Sum64()
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	x ^= x >> 31
-	return float64(x>>11)/(1<<53) < rate
 }
 
 func (s *Server) serveInspect(w http.ResponseWriter, _ *http.Request) {

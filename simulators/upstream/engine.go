@@ -447,7 +447,7 @@ func (e *Engine) decide(m Message, now time.Time) Ack {
 	if len(missing) > 0 {
 		return e.reject(m, now, ReasonInvalidRequest, "missing or invalid: "+strings.Join(missing, ", "))
 	}
-	if rejectByHash(e.cfg.Seed, m.ID, e.cfg.RejectionRate) {
+	if RejectByHash(e.cfg.Seed, m.ID, e.cfg.RejectionRate) {
 		return e.reject(m, now, ReasonSimulated, "rejected by the simulator's rejection rate")
 	}
 	if m.Kind == KindAddressChange {
@@ -669,9 +669,10 @@ func (e *Engine) Status(receiptID, messageID string) (Ack, error) {
 	return r.final, nil
 }
 
-// rejectByHash maps (seed, id) to [0, 1) and compares with rate, so one
-// message id always gets the same decision under one seed and rate.
-func rejectByHash(seed int64, id string, rate float64) bool {
+// RejectByHash maps (seed, id) to [0, 1) and compares with rate, so one
+// message id always gets the same decision under one seed and rate: the
+// business-rejection rule (Config.RejectionRate) of every simulator.
+func RejectByHash(seed int64, id string, rate float64) bool {
 	if rate <= 0 {
 		return false
 	}

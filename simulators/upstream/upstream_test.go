@@ -97,11 +97,11 @@ func TestRejectByHash(t *testing.T) {
 	rejected := 0
 	for i := range n {
 		id := fmt.Sprintf("msg-%d", i)
-		r := rejectByHash(1, id, 0.3)
-		if r != rejectByHash(1, id, 0.3) {
+		r := RejectByHash(1, id, 0.3)
+		if r != RejectByHash(1, id, 0.3) {
 			t.Fatalf("%s: not deterministic", id)
 		}
-		if rejectByHash(1, id, 0) || !rejectByHash(1, id, 1) {
+		if RejectByHash(1, id, 0) || !RejectByHash(1, id, 1) {
 			t.Fatalf("%s: rates 0 and 1 not absolute", id)
 		}
 		if r {
