@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/reghub/reghub/schemas/xroad"
 )
@@ -180,4 +181,48 @@ func ParseIdentifier(n *Node) (xroad.Identifier, error) {
 		*dst = v
 	}
 	return id, nil
+}
+
+// HeaderFault is the kind of problem with a request's X-Road headers; each
+// endpoint answers it with its own fault.
+type HeaderFault int
+
+// The kinds of header problem.
+const (
+	HeaderIncomplete HeaderFault = iota + 1 // a required header is missing or empty
+	HeaderMalformed                         // a header has a wrong value
+	HeaderNotCaller                         // client names another member than the caller
+)
+
+// HeaderProblem is what CheckHeaders found wrong.
+type HeaderProblem struct {
+	Kind   HeaderFault
+	Detail string
+}
+
+// CheckHeaders requires the X-Road headers that identify a message and its
+// sender (client, service, id, protocolVersion 4.0, an id of at most maxID
+// bytes when maxID > 0) and that client's memberCode is caller, the
+// authenticated client. nil means they are in order.
+func CheckHeaders(x *Header, caller string, maxID int) *HeaderProblem {
+	problem := func(k HeaderFault, format string, args ...any) *HeaderProblem {
+		return &HeaderProblem{Kind: k, Detail: fmt.Sprintf(format, args...)}
+	}
+	if missing := x.Missing("client", "service", "id", "protocolVersion"); len(missing) > 0 {
+		return problem(HeaderIncomplete, "X-Road header(s) %s required", strings.Join(missing, ", "))
+	}
+	hd := x.Headers
+	switch {
+	case strings.TrimSpace(hd.ID) == "":
+		return problem(HeaderIncomplete, "the X-Road id must not be empty")
+	case maxID > 0 && len(hd.ID) > maxID:
+		return problem(HeaderMalformed, "the X-Road id exceeds %d bytes", maxID)
+	case hd.ProtocolVersion != xroad.ProtocolVersion:
+		return problem(HeaderMalformed, "X-Road protocolVersion %s, want %s", QuoteShort(hd.ProtocolVersion), xroad.ProtocolVersion)
+	case hd.Client.MemberCode == "":
+		return problem(HeaderIncomplete, "the X-Road client has no memberCode")
+	case hd.Client.MemberCode != caller:
+		return problem(HeaderNotCaller, "the X-Road client's memberCode %s is not the authenticated client", QuoteShort(hd.Client.MemberCode))
+	}
+	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/reghub/reghub/adapters/soapenv"
 	"github.com/reghub/reghub/auth"
@@ -159,23 +158,17 @@ func read(w http.ResponseWriter, r *http.Request) (*soapenv.Envelope, *fault) {
 // its sender, and that the sender is the authenticated client. userId and
 // issue are optional: they are kept with the notice.
 func checkHeaders(x *soapenv.Header, c *auth.Client) *fault {
-	if missing := x.Missing("client", "service", "id", "protocolVersion"); len(missing) > 0 {
-		return incomplete("X-Road header(s) %s required", strings.Join(missing, ", "))
+	p := soapenv.CheckHeaders(x, c.ID, 200)
+	if p == nil {
+		return nil
 	}
-	hd := x.Headers
-	switch {
-	case strings.TrimSpace(hd.ID) == "":
-		return incomplete("the X-Road id must not be empty")
-	case len(hd.ID) > 200:
-		return malformed("the X-Road id exceeds 200 bytes")
-	case hd.ProtocolVersion != xroad.ProtocolVersion:
-		return malformed("X-Road protocolVersion %s, want %s", soapenv.QuoteShort(hd.ProtocolVersion), xroad.ProtocolVersion)
-	case hd.Client.MemberCode == "":
-		return incomplete("the X-Road client has no memberCode")
-	case hd.Client.MemberCode != c.ID:
-		return clientFault(ReasonNotAuthorised, "the X-Road client's memberCode %s is not the authenticated client", soapenv.QuoteShort(hd.Client.MemberCode))
+	switch p.Kind {
+	case soapenv.HeaderIncomplete:
+		return incomplete("%s", p.Detail)
+	case soapenv.HeaderMalformed:
+		return malformed("%s", p.Detail)
 	}
-	return nil
+	return clientFault(ReasonNotAuthorised, "%s", p.Detail)
 }
 
 // writeFault answers f, echoing the X-Road headers if they were read, and

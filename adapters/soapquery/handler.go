@@ -190,22 +190,17 @@ func (h *handler) read(w http.ResponseWriter, r *http.Request) (*soapenv.Envelop
 // issue are left to the query's validation (official.id, case), which
 // refuses them missing exactly as it would in a REST query, and records it.
 func checkHeaders(x *soapenv.Header, c *auth.Client) *fault {
-	if missing := x.Missing("client", "service", "id", "protocolVersion"); len(missing) > 0 {
-		return incomplete("X-Road header(s) %s required", strings.Join(missing, ", "))
+	p := soapenv.CheckHeaders(x, c.ID, 0)
+	if p == nil {
+		return nil
 	}
-	hd := x.Headers
-	switch {
-	case strings.TrimSpace(hd.ID) == "":
-		return incomplete("the X-Road id must not be empty")
-	case hd.ProtocolVersion != xroad.ProtocolVersion:
-		return malformed("X-Road protocolVersion %s, want %s", soapenv.QuoteShort(hd.ProtocolVersion), xroad.ProtocolVersion)
-	case hd.Client.MemberCode == "":
-		return incomplete("the X-Road client has no memberCode")
-	case hd.Client.MemberCode != c.ID:
-		return clientFault(access.ReasonRequesterNotAuthorised,
-			"the X-Road client's memberCode %s is not the authenticated client", soapenv.QuoteShort(hd.Client.MemberCode))
+	switch p.Kind {
+	case soapenv.HeaderIncomplete:
+		return incomplete("%s", p.Detail)
+	case soapenv.HeaderMalformed:
+		return malformed("%s", p.Detail)
 	}
-	return nil
+	return clientFault(access.ReasonRequesterNotAuthorised, "%s", p.Detail)
 }
 
 // purposeID reads the one purpose id of Uxp-Purpose-Ids (comma-separated

@@ -287,7 +287,7 @@ func (s *Server) serveNotify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if adm.Slow > 0 {
-		if err := sleep(ctx, adm.Slow); err != nil {
+		if err := upstream.Sleep(ctx, adm.Slow); err != nil {
 			s.logger.Debug("client gone before the slow answer", "message_id", n.MessageID)
 			return
 		}
@@ -511,17 +511,6 @@ func writeMalformed(w http.ResponseWriter, body []byte) {
 	writeBody(w, http.StatusOK, body)
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 func (s *Server) serveInspect(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
@@ -540,21 +529,6 @@ func (s *Server) serveReset(w http.ResponseWriter, _ *http.Request) {
 // upstream.Reset work on it as on the other simulators.
 func Inspect(ctx context.Context, baseURL string) (Inspection, error) {
 	var in Inspection
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/inspect", nil)
-	if err != nil {
-		return in, err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return in, err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(res.Body, 512))
-		return in, fmt.Errorf("GET %s/inspect: %s: %s", baseURL, res.Status, strings.TrimSpace(string(b)))
-	}
-	if err := json.NewDecoder(res.Body).Decode(&in); err != nil {
-		return in, fmt.Errorf("GET %s/inspect: %w", baseURL, err)
-	}
-	return in, nil
+	err := upstream.FetchJSON(ctx, baseURL, "/inspect", &in)
+	return in, err
 }

@@ -33,7 +33,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -350,21 +349,6 @@ func (s *Server) serveReset(w http.ResponseWriter, _ *http.Request) {
 // upstream.Reset work on it as on the other simulators.
 func Inspect(ctx context.Context, baseURL string) (Inspection, error) {
 	var in Inspection
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/inspect", nil)
-	if err != nil {
-		return in, err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return in, err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(res.Body, 512))
-		return in, fmt.Errorf("GET %s/inspect: %s: %s", baseURL, res.Status, strings.TrimSpace(string(b)))
-	}
-	if err := json.NewDecoder(res.Body).Decode(&in); err != nil {
-		return in, fmt.Errorf("GET %s/inspect: %w", baseURL, err)
-	}
-	return in, nil
+	err := upstream.FetchJSON(ctx, baseURL, "/inspect", &in)
+	return in, err
 }

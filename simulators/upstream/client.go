@@ -19,6 +19,12 @@ func Inspect(ctx context.Context, baseURL string) (Inspection, error) {
 	return in, err
 }
 
+// FetchJSON decodes GET baseURL+path from a running simulator into out:
+// the inspection endpoints of simulators built on the engine.
+func FetchJSON(ctx context.Context, baseURL, path string, out any) error {
+	return call(ctx, http.MethodGet, baseURL, path, nil, out)
+}
+
 // GetConfig fetches GET baseURL/config.
 func GetConfig(ctx context.Context, baseURL string) (Config, error) {
 	var c Config

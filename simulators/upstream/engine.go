@@ -335,7 +335,7 @@ func (e *Engine) Admit(ctx context.Context) (Admission, error) {
 	}
 	e.mu.Unlock()
 
-	if err := sleep(ctx, delay); err != nil {
+	if err := Sleep(ctx, delay); err != nil {
 		return Admission{}, err
 	}
 
@@ -691,7 +691,9 @@ func RejectByHash(seed int64, id string, rate float64) bool {
 	return u < rate
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx ends: how a simulator answers slowly
+// (Admission.Slow) without outliving its request.
+func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}

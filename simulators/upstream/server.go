@@ -174,7 +174,7 @@ func (h *handler) soap(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if adm.Slow > 0 {
-		if err := sleep(ctx, adm.Slow); err != nil {
+		if err := Sleep(ctx, adm.Slow); err != nil {
 			h.logger.Debug("client gone before the slow answer", "message_id", call.Headers.ID)
 			return
 		}
