@@ -107,3 +107,22 @@ func all[R any](fs ...func(*fields, *action.Submission, R)) func(*fields, *actio
 		}
 	}
 }
+
+// Day renders an xs:date as YYYY-MM-DD; "" when absent or invalid.
+func Day(d soap.XSDDate) string {
+	t := d.ToGoTime()
+	if t.Year() <= 1 {
+		return ""
+	}
+	return t.Format(time.DateOnly)
+}
+
+// XSDDate is Day's inverse; "" (or an invalid date) is the zero XSDDate,
+// which gowsdl leaves out.
+func XSDDate(s string) soap.XSDDate {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return soap.XSDDate{}
+	}
+	return soap.CreateXsdDate(t, false)
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/hooklift/gowsdl/soap"
@@ -163,7 +162,7 @@ func dmsFound(p *dms.ExtractedPerson) access.Found {
 	r.text(access.FieldSurname, id.LastName)
 	r.text(access.FieldGivenNames, id.FirstName)
 	r.text(access.FieldPatronymic, id.MiddleName)
-	r.text(access.FieldBirthDate, day(id.BirthDate))
+	r.text(access.FieldBirthDate, mapping.Day(id.BirthDate))
 	r.text(access.FieldBirthPlace, id.BirthPlace)
 	r.text(access.FieldSex, id.Gender)
 	r.text(access.FieldCitizenship, id.Citizenship)
@@ -171,7 +170,7 @@ func dmsFound(p *dms.ExtractedPerson) access.Found {
 	r.text(access.FieldRNOKPP, id.Rnokpp)
 	if d := id.Document; d != nil {
 		r.nested(access.FieldDocument, map[string]string{
-			"type": d.Type_, "number": d.Number, "issued_on": day(d.IssueDate), "issuer": d.Issuer, "expires_on": day(d.ExpiryDate),
+			"type": d.Type_, "number": d.Number, "issued_on": mapping.Day(d.IssueDate), "issuer": d.Issuer, "expires_on": mapping.Day(d.ExpiryDate),
 		})
 	}
 	if a := p.Address; a != nil {
@@ -183,9 +182,9 @@ func dmsFound(p *dms.ExtractedPerson) access.Found {
 	if k := p.RegistrationKind; k != nil {
 		r.text(access.FieldRegistrationKind, registrationKinds[string(*k)])
 	}
-	r.text(access.FieldRegistrationDate, day(p.RegistrationDate))
-	r.text(access.FieldDeregistrationDate, day(p.DeregistrationDate))
-	return access.Found{Person: personKey(id.Unzr, id.Rnokpp, id.LastName, id.FirstName, day(id.BirthDate)), Record: r}
+	r.text(access.FieldRegistrationDate, mapping.Day(p.RegistrationDate))
+	r.text(access.FieldDeregistrationDate, mapping.Day(p.DeregistrationDate))
+	return access.Found{Person: personKey(id.Unzr, id.Rnokpp, id.LastName, id.FirstName, mapping.Day(id.BirthDate)), Record: r}
 }
 
 // eddrFound maps a registry person to the catalogue's field names.
@@ -195,7 +194,7 @@ func eddrFound(p *eddr.RegistryPerson) access.Found {
 	r.text(access.FieldSurname, id.Surname)
 	r.text(access.FieldGivenNames, id.GivenNames)
 	r.text(access.FieldPatronymic, id.Patronymic)
-	r.text(access.FieldBirthDate, day(id.DateOfBirth))
+	r.text(access.FieldBirthDate, mapping.Day(id.DateOfBirth))
 	r.text(access.FieldBirthPlace, id.PlaceOfBirth)
 	r.text(access.FieldSex, id.Sex)
 	r.text(access.FieldCitizenship, id.Citizenship)
@@ -203,7 +202,7 @@ func eddrFound(p *eddr.RegistryPerson) access.Found {
 	r.text(access.FieldRNOKPP, id.TaxNumber)
 	if id.DocumentType != "" || id.DocumentNumber != "" {
 		r.nested(access.FieldDocument, map[string]string{
-			"type": id.DocumentType, "number": id.DocumentNumber, "issued_on": day(id.DocumentIssued), "issuer": id.DocumentIssuer,
+			"type": id.DocumentType, "number": id.DocumentNumber, "issued_on": mapping.Day(id.DocumentIssued), "issuer": id.DocumentIssuer,
 		})
 	}
 	if a := p.Address; a != nil {
@@ -215,9 +214,9 @@ func eddrFound(p *eddr.RegistryPerson) access.Found {
 	if k := p.ResidenceKind; k != nil {
 		r.text(access.FieldRegistrationKind, residenceKinds[string(*k)])
 	}
-	r.text(access.FieldRegistrationDate, day(p.RegisteredOn))
-	r.text(access.FieldDeregistrationDate, day(p.DeregisteredOn))
-	return access.Found{Person: personKey(id.Unzr, id.TaxNumber, id.Surname, id.GivenNames, day(id.DateOfBirth)), Record: r}
+	r.text(access.FieldRegistrationDate, mapping.Day(p.RegisteredOn))
+	r.text(access.FieldDeregistrationDate, mapping.Day(p.DeregisteredOn))
+	return access.Found{Person: personKey(id.Unzr, id.TaxNumber, id.Surname, id.GivenNames, mapping.Day(id.DateOfBirth)), Record: r}
 }
 
 // registrationKinds and residenceKinds name how a person came to the
@@ -265,13 +264,4 @@ func (r record) nested(field string, kv map[string]string) {
 // address is an address's values under the local source's keys.
 func address(katottg, street, building, block, apartment string) map[string]string {
 	return map[string]string{"katottg": katottg, "street": street, "building": building, "block": block, "apartment": apartment}
-}
-
-// day renders an xs:date as YYYY-MM-DD; "" when absent.
-func day(d soap.XSDDate) string {
-	t := d.ToGoTime()
-	if t.Year() <= 1 {
-		return ""
-	}
-	return t.Format(time.DateOnly)
 }

@@ -1,8 +1,9 @@
 package soapclient
 
 import (
-	"github.com/reghub/reghub/mapping"
 	"github.com/reghub/reghub/outbox"
+
+	"github.com/reghub/reghub/mapping"
 )
 
 var (

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/reghub/reghub/mapping"
 	"github.com/reghub/reghub/schemas/dms"
 	"github.com/reghub/reghub/schemas/xroad"
 	"github.com/reghub/reghub/simulators/upstream"
@@ -192,7 +193,7 @@ func message(h xroad.Headers, req *dms.OtgToDmsRequest) upstream.Message {
 		need(false, "person")
 	}
 	m.Address, m.PreviousAddress = address(req.Address), address(req.PreviousAddress)
-	m.EffectiveDate = day(req.EffectiveDate)
+	m.EffectiveDate = mapping.Day(req.EffectiveDate)
 	if req.RegistrationBody != nil {
 		m.RegistrationBody = req.RegistrationBody.Code
 	}
@@ -223,7 +224,7 @@ func message(h xroad.Headers, req *dms.OtgToDmsRequest) upstream.Message {
 		c := (*dms.DeathCertificate)(nil)
 		if d != nil {
 			c = d.Certificate
-			m.DeathDate = day(d.DeathDate)
+			m.DeathDate = mapping.Day(d.DeathDate)
 		}
 		need(c != nil && c.Type_ != nil, "death.certificate.type")
 		need(c != nil && c.Number != "", "death.certificate.number")

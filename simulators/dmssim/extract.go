@@ -7,6 +7,7 @@ import (
 
 	"github.com/hooklift/gowsdl/soap"
 
+	"github.com/reghub/reghub/mapping"
 	"github.com/reghub/reghub/schemas/dms"
 	"github.com/reghub/reghub/simulators/upstream"
 )
@@ -28,7 +29,7 @@ func (s *Server) extract(_ context.Context, call *upstream.Call) ([]byte, error)
 		ID: h.ID, Client: h.Client.String(), Service: h.Service.String(), UserID: h.UserID, Issue: h.Issue,
 		Search: upstream.Search{
 			UNZR: req.Unzr, RNOKPP: req.Rnokpp, Surname: req.LastName, GivenNames: req.FirstName,
-			Patronymic: req.MiddleName, BirthDate: day(req.BirthDate),
+			Patronymic: req.MiddleName, BirthDate: mapping.Day(req.BirthDate),
 		},
 	})
 	if errors.Is(err, upstream.ErrBadSearch) {
@@ -54,17 +55,17 @@ func extracted(f upstream.FoundPerson) *dms.ExtractedPerson {
 	out := &dms.ExtractedPerson{
 		Person: &dms.Person{
 			Unzr: p.UNZR, Rnokpp: p.RNOKPP, LastName: p.Surname, FirstName: p.GivenNames, MiddleName: p.Patronymic,
-			BirthDate: xsdDate(p.BirthDate), BirthPlace: p.BirthPlace, Gender: p.Sex, Citizenship: p.Citizenship,
+			BirthDate: mapping.XSDDate(p.BirthDate), BirthPlace: p.BirthPlace, Gender: p.Sex, Citizenship: p.Citizenship,
 		},
 		Address:            dmsAddress(r.Address),
-		RegistrationDate:   xsdDate(r.RegistrationDate),
-		DeregistrationDate: xsdDate(r.DeregistrationDate),
+		RegistrationDate:   mapping.XSDDate(r.RegistrationDate),
+		DeregistrationDate: mapping.XSDDate(r.DeregistrationDate),
 		PreviousAddress:    dmsAddress(r.PreviousAddress),
 		RecordId:           r.RecordID,
 	}
 	if d := p.Document; d != nil {
 		out.Person.Document = &dms.IdentityDocument{
-			Type_: d.Type, Number: d.Number, IssueDate: xsdDate(d.IssuedOn), Issuer: d.Issuer, ExpiryDate: xsdDate(d.ExpiresOn),
+			Type_: d.Type, Number: d.Number, IssueDate: mapping.XSDDate(d.IssuedOn), Issuer: d.Issuer, ExpiryDate: mapping.XSDDate(d.ExpiresOn),
 		}
 	}
 	status := statuses[f.State]
@@ -97,11 +98,11 @@ var registrationKinds = map[upstream.Kind]dms.RegistrationKind{
 func personData(p *dms.Person) *upstream.PersonData {
 	out := &upstream.PersonData{
 		UNZR: p.Unzr, RNOKPP: p.Rnokpp, Surname: p.LastName, GivenNames: p.FirstName, Patronymic: p.MiddleName,
-		BirthDate: day(p.BirthDate), BirthPlace: p.BirthPlace, Sex: p.Gender, Citizenship: p.Citizenship,
+		BirthDate: mapping.Day(p.BirthDate), BirthPlace: p.BirthPlace, Sex: p.Gender, Citizenship: p.Citizenship,
 	}
 	if d := p.Document; d != nil {
 		out.Document = &upstream.Document{
-			Type: d.Type_, Number: d.Number, IssuedOn: day(d.IssueDate), Issuer: d.Issuer, ExpiresOn: day(d.ExpiryDate),
+			Type: d.Type_, Number: d.Number, IssuedOn: mapping.Day(d.IssueDate), Issuer: d.Issuer, ExpiresOn: mapping.Day(d.ExpiryDate),
 		}
 	}
 	return out
@@ -119,23 +120,4 @@ func dmsAddress(a *upstream.Address) *dms.Address {
 		return nil
 	}
 	return &dms.Address{Katottg: a.Katottg, Street: a.Street, Building: a.Building, Block: a.Block, Apartment: a.Apartment}
-}
-
-// day renders an xs:date as YYYY-MM-DD; "" when absent or invalid.
-func day(d soap.XSDDate) string {
-	t := d.ToGoTime()
-	if t.Year() <= 1 {
-		return ""
-	}
-	return t.Format(time.DateOnly)
-}
-
-// xsdDate is day's inverse; "" (or an invalid date) is the zero XSDDate,
-// which gowsdl leaves out.
-func xsdDate(s string) soap.XSDDate {
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		return soap.XSDDate{}
-	}
-	return soap.CreateXsdDate(t, false)
 }

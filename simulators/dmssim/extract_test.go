@@ -10,6 +10,7 @@ import (
 
 	"github.com/hooklift/gowsdl/soap"
 
+	"github.com/reghub/reghub/mapping"
 	"github.com/reghub/reghub/schemas/dms"
 	"github.com/reghub/reghub/schemas/xroad"
 	"github.com/reghub/reghub/simulators/dmssim"
@@ -67,13 +68,6 @@ func wantPersons(t *testing.T, a extractAnswer, n int) []*dms.ExtractedPerson {
 	return a.resp.Person
 }
 
-func day(d soap.XSDDate) string {
-	if t := d.ToGoTime(); t.Year() > 1 {
-		return t.Format(time.DateOnly)
-	}
-	return ""
-}
-
 // TestExtractAfterActions applies actions, then reads the persons back with
 // ExtractPerson: identity, document, the residence in force, its dates and
 // kind, the previous address, and how cancellations bring a residence back.
@@ -101,14 +95,14 @@ func TestExtractAfterActions(t *testing.T) {
 	}
 	id := p.Person
 	if id.Unzr != unzr(21) || id.Rnokpp != rnokpp || id.LastName != "Testenko" || id.FirstName != "Probna" ||
-		id.MiddleName != "Testivna" || day(id.BirthDate) != "1990-01-01" || id.Gender != "F" || id.Citizenship != "UKR" ||
-		id.Document == nil || id.Document.Number != "009876543" || day(id.Document.IssueDate) != "2019-06-03" {
+		id.MiddleName != "Testivna" || mapping.Day(id.BirthDate) != "1990-01-01" || id.Gender != "F" || id.Citizenship != "UKR" ||
+		id.Document == nil || id.Document.Number != "009876543" || mapping.Day(id.Document.IssueDate) != "2019-06-03" {
 		t.Fatalf("identity %+v document %+v", id, id.Document)
 	}
 	if *p.Status != dms.RegistrationStatusREGISTERED || *p.RegistrationKind != dms.RegistrationKindREGISTERED_RESIDENCE ||
 		p.Address == nil || p.Address.Katottg != katottgB || p.Address.Street != "Testova" ||
 		p.PreviousAddress == nil || p.PreviousAddress.Katottg != katottgA ||
-		day(p.RegistrationDate) != "2025-04-02" || day(p.DeregistrationDate) != "" ||
+		mapping.Day(p.RegistrationDate) != "2025-04-02" || mapping.Day(p.DeregistrationDate) != "" ||
 		p.RegistrationBody == nil || p.RegistrationBody.Code != "1210400000" || p.RecordId != "DMS-00000002" {
 		t.Fatalf("residence %s", x.raw)
 	}
@@ -131,13 +125,13 @@ func TestExtractAfterActions(t *testing.T) {
 	dereg.EffectiveDate = soap.CreateXsdDate(time.Date(2025, 5, 5, 0, 0, 0, 0, time.UTC), false)
 	wantResult(t, s.submit(t, dereg), dms.ResultCodeREGISTERED)
 	p = wantPersons(t, s.extract(t, "q-6", byUNZR("q-6", unzr(21))), 1)[0]
-	if *p.Status != dms.RegistrationStatusDEREGISTERED || p.Address.Katottg != katottgB || day(p.DeregistrationDate) != "2025-05-05" {
+	if *p.Status != dms.RegistrationStatusDEREGISTERED || p.Address.Katottg != katottgB || mapping.Day(p.DeregistrationDate) != "2025-05-05" {
 		t.Fatalf("after deregistration: %+v", p)
 	}
 	wantResult(t, s.submit(t, request("m-5", dms.ActionCodeCANCEL_DEREGISTRATION, unzr(21), "")), dms.ResultCodeREGISTERED)
 	p = wantPersons(t, s.extract(t, "q-7", byUNZR("q-7", unzr(21))), 1)[0]
-	if *p.Status != dms.RegistrationStatusREGISTERED || p.Address.Katottg != katottgB || day(p.DeregistrationDate) != "" ||
-		day(p.RegistrationDate) != "2025-04-02" || p.RecordId != "DMS-00000005" {
+	if *p.Status != dms.RegistrationStatusREGISTERED || p.Address.Katottg != katottgB || mapping.Day(p.DeregistrationDate) != "" ||
+		mapping.Day(p.RegistrationDate) != "2025-04-02" || p.RecordId != "DMS-00000005" {
 		t.Fatalf("after cancelling the deregistration: %+v", p)
 	}
 	// Cancelling the registration: back to the declaration at A.

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/reghub/reghub/mapping"
 	"github.com/reghub/reghub/schemas/eddr"
 	"github.com/reghub/reghub/schemas/xroad"
 	"github.com/reghub/reghub/simulators/upstream"
@@ -194,7 +195,7 @@ func message(h xroad.Headers, req *eddr.SubmitResidenceChange) upstream.Message 
 		need(false, "person")
 	}
 	m.Address, m.PreviousAddress = address(req.Address), address(req.PreviousAddress)
-	m.EffectiveDate = day(req.EffectiveDate)
+	m.EffectiveDate = mapping.Day(req.EffectiveDate)
 	m.RegistrationBody = req.RegistrationBodyCode
 	if req.Address != nil {
 		m.Katottg = req.Address.Katottg
@@ -218,7 +219,7 @@ func message(h xroad.Headers, req *eddr.SubmitResidenceChange) upstream.Message 
 		need(d != nil && d.CertificateIssued.ToGoTime().Year() > 1, "death.certificateIssued")
 		need(d != nil && d.CertificateIssuer != "", "death.certificateIssuer")
 		if d != nil {
-			m.DeathDate = day(d.DateOfDeath)
+			m.DeathDate = mapping.Day(d.DateOfDeath)
 		}
 	case upstream.KindCorrect:
 		c := req.Correction

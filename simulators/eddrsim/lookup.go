@@ -3,10 +3,8 @@ package eddrsim
 import (
 	"context"
 	"errors"
-	"time"
 
-	"github.com/hooklift/gowsdl/soap"
-
+	"github.com/reghub/reghub/mapping"
 	"github.com/reghub/reghub/schemas/eddr"
 	"github.com/reghub/reghub/simulators/upstream"
 )
@@ -28,7 +26,7 @@ func (s *Server) lookup(_ context.Context, call *upstream.Call) ([]byte, error) 
 		ID: h.ID, Client: h.Client.String(), Service: h.Service.String(), UserID: h.UserID, Issue: h.Issue,
 		Search: upstream.Search{
 			UNZR: req.Unzr, RNOKPP: req.TaxNumber, Surname: req.Surname, GivenNames: req.GivenNames,
-			Patronymic: req.Patronymic, BirthDate: day(req.DateOfBirth),
+			Patronymic: req.Patronymic, BirthDate: mapping.Day(req.DateOfBirth),
 		},
 	})
 	if errors.Is(err, upstream.ErrBadSearch) {
@@ -49,17 +47,17 @@ func registryPerson(f upstream.FoundPerson) *eddr.RegistryPerson {
 	out := &eddr.RegistryPerson{
 		Identity: &eddr.PersonIdentity{
 			Unzr: p.UNZR, TaxNumber: p.RNOKPP, Surname: p.Surname, GivenNames: p.GivenNames, Patronymic: p.Patronymic,
-			DateOfBirth: xsdDate(p.BirthDate), PlaceOfBirth: p.BirthPlace, Sex: p.Sex, Citizenship: p.Citizenship,
+			DateOfBirth: mapping.XSDDate(p.BirthDate), PlaceOfBirth: p.BirthPlace, Sex: p.Sex, Citizenship: p.Citizenship,
 		},
 		Address:         eddrAddress(r.Address),
-		RegisteredOn:    xsdDate(r.RegistrationDate),
-		DeregisteredOn:  xsdDate(r.DeregistrationDate),
+		RegisteredOn:    mapping.XSDDate(r.RegistrationDate),
+		DeregisteredOn:  mapping.XSDDate(r.DeregistrationDate),
 		PreviousAddress: eddrAddress(r.PreviousAddress),
 		EntryNumber:     r.RecordID,
 	}
 	if d := p.Document; d != nil {
 		out.Identity.DocumentType, out.Identity.DocumentNumber = d.Type, d.Number
-		out.Identity.DocumentIssued, out.Identity.DocumentIssuer = xsdDate(d.IssuedOn), d.Issuer
+		out.Identity.DocumentIssued, out.Identity.DocumentIssuer = mapping.XSDDate(d.IssuedOn), d.Issuer
 	}
 	status := statuses[f.State]
 	out.ResidenceStatus = &status
@@ -88,11 +86,11 @@ var residenceKinds = map[upstream.Kind]eddr.ResidenceKind{
 func personData(p *eddr.PersonIdentity) *upstream.PersonData {
 	out := &upstream.PersonData{
 		UNZR: p.Unzr, RNOKPP: p.TaxNumber, Surname: p.Surname, GivenNames: p.GivenNames, Patronymic: p.Patronymic,
-		BirthDate: day(p.DateOfBirth), BirthPlace: p.PlaceOfBirth, Sex: p.Sex, Citizenship: p.Citizenship,
+		BirthDate: mapping.Day(p.DateOfBirth), BirthPlace: p.PlaceOfBirth, Sex: p.Sex, Citizenship: p.Citizenship,
 	}
 	if p.DocumentType != "" || p.DocumentNumber != "" {
 		out.Document = &upstream.Document{
-			Type: p.DocumentType, Number: p.DocumentNumber, IssuedOn: day(p.DocumentIssued), Issuer: p.DocumentIssuer,
+			Type: p.DocumentType, Number: p.DocumentNumber, IssuedOn: mapping.Day(p.DocumentIssued), Issuer: p.DocumentIssuer,
 		}
 	}
 	return out
@@ -110,23 +108,4 @@ func eddrAddress(a *upstream.Address) *eddr.ResidenceAddress {
 		return nil
 	}
 	return &eddr.ResidenceAddress{Katottg: a.Katottg, Street: a.Street, House: a.Building, Block: a.Block, Flat: a.Apartment}
-}
-
-// day renders an xs:date as YYYY-MM-DD; "" when absent or invalid.
-func day(d soap.XSDDate) string {
-	t := d.ToGoTime()
-	if t.Year() <= 1 {
-		return ""
-	}
-	return t.Format(time.DateOnly)
-}
-
-// xsdDate is day's inverse; "" (or an invalid date) is the zero XSDDate,
-// which gowsdl leaves out.
-func xsdDate(s string) soap.XSDDate {
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		return soap.XSDDate{}
-	}
-	return soap.CreateXsdDate(t, false)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hooklift/gowsdl/soap"
 
+	"github.com/reghub/reghub/mapping"
 	"github.com/reghub/reghub/schemas/eddr"
 	"github.com/reghub/reghub/schemas/xroad"
 	"github.com/reghub/reghub/simulators/eddrsim"
@@ -61,13 +62,6 @@ func wantPersons(t *testing.T, a lookupAnswer, n int) []*eddr.RegistryPerson {
 	return a.resp.Person
 }
 
-func day(d soap.XSDDate) string {
-	if t := d.ToGoTime(); t.Year() > 1 {
-		return t.Format(time.DateOnly)
-	}
-	return ""
-}
-
 // TestLookupAfterChanges records changes, then reads the person back with
 // LookupPerson.
 func TestLookupAfterChanges(t *testing.T) {
@@ -89,12 +83,12 @@ func TestLookupAfterChanges(t *testing.T) {
 	}
 	id := p.Identity
 	if id.Unzr != unzr(31) || id.TaxNumber != taxNum || id.Surname != "Probenko" || id.Patronymic != "Petrivna" ||
-		day(id.DateOfBirth) != "1985-06-15" || id.DocumentNumber != "AB123456" || day(id.DocumentIssued) != "2015-02-03" {
+		mapping.Day(id.DateOfBirth) != "1985-06-15" || id.DocumentNumber != "AB123456" || mapping.Day(id.DocumentIssued) != "2015-02-03" {
 		t.Fatalf("identity %+v", id)
 	}
 	if *p.ResidenceStatus != eddr.ResidenceStatusREGISTERED || *p.ResidenceKind != eddr.ResidenceKindREGISTERED ||
 		p.Address == nil || p.Address.Katottg != katottgC || p.Address.House != "2" || p.PreviousAddress == nil ||
-		p.PreviousAddress.Katottg != katottgA || day(p.RegisteredOn) != "2025-04-02" || p.EntryNumber != "EDDR-00000002" {
+		p.PreviousAddress.Katottg != katottgA || mapping.Day(p.RegisteredOn) != "2025-04-02" || p.EntryNumber != "EDDR-00000002" {
 		t.Fatalf("residence %s", a.raw)
 	}
 	byName := &eddr.LookupPerson{MessageId: "q-2", Surname: "probenko", GivenNames: "Ivanna",
@@ -105,7 +99,7 @@ func TestLookupAfterChanges(t *testing.T) {
 
 	wantOutcome(t, submit(t, url, change("e-3", eddr.ChangeTypeRESIDENCE_DEREGISTERED, unzr(31), katottgC)), eddr.OutcomeRECORDED)
 	p = wantPersons(t, lookup(t, url, &eddr.LookupPerson{MessageId: "q-5", Unzr: unzr(31)}), 1)[0]
-	if *p.ResidenceStatus != eddr.ResidenceStatusDEREGISTERED || p.Address.Katottg != katottgC || day(p.DeregisteredOn) != "2025-03-01" {
+	if *p.ResidenceStatus != eddr.ResidenceStatusDEREGISTERED || p.Address.Katottg != katottgC || mapping.Day(p.DeregisteredOn) != "2025-03-01" {
 		t.Fatalf("after deregistration %s", p.Address.Katottg)
 	}
 	in := inspect(t, url)

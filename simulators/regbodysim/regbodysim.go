@@ -40,8 +40,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hooklift/gowsdl/soap"
-
+	"github.com/reghub/reghub/mapping"
 	"github.com/reghub/reghub/schemas/regbody"
 	"github.com/reghub/reghub/schemas/xroad"
 	"github.com/reghub/reghub/simulators/upstream"
@@ -270,7 +269,7 @@ func entry(h xroad.Headers, req *regbody.NotifyRequest, now time.Time) (Entry, [
 	e := Entry{
 		MessageID: h.ID, Client: h.Client.String(), Service: h.Service.String(), UserID: h.UserID, Issue: h.Issue,
 		Body: h.Service.MemberCode, Kind: str(req.NoticeKind), Cause: str(req.Cause), CancelledKind: str(req.CancelledKind),
-		ActionReference: req.ActionReference, EffectiveDate: day(req.EffectiveDate), ReasonCode: req.ReasonCode, ReceivedAt: now,
+		ActionReference: req.ActionReference, EffectiveDate: mapping.Day(req.EffectiveDate), ReasonCode: req.ReasonCode, ReceivedAt: now,
 	}
 	var missing []string
 	need := func(ok bool, field string) {
@@ -296,7 +295,7 @@ func entry(h xroad.Headers, req *regbody.NotifyRequest, now time.Time) (Entry, [
 		need(e.Person != "", "person.unzr|rnokpp")
 		need(p.Surname != "", "person.surname")
 		need(p.GivenNames != "", "person.givenNames")
-		need(day(p.BirthDate) != "", "person.birthDate")
+		need(mapping.Day(p.BirthDate) != "", "person.birthDate")
 	} else {
 		need(false, "person")
 	}
@@ -320,15 +319,6 @@ func str[T ~string](p *T) string {
 		return ""
 	}
 	return string(*p)
-}
-
-// day renders an xs:date as YYYY-MM-DD; "" when absent.
-func day(d soap.XSDDate) string {
-	t := d.ToGoTime()
-	if t.Year() <= 1 {
-		return ""
-	}
-	return t.Format(time.DateOnly)
 }
 
 func (s *Server) serveInspect(w http.ResponseWriter, _ *http.Request) {
