@@ -167,11 +167,11 @@ func (s *Service) Submit(ctx context.Context, clientID, idemKey string, body []b
 		return existing, false, nil
 	}
 	s.accepted()
-	return na.accepted(), true, nil
+	return na.Accepted(), true, nil
 }
 
-// accepted is the action as just stored, so the answer needs no read-back.
-func (na NewAction) accepted() *Action {
+// Accepted is the action as just stored, so the answer needs no read-back.
+func (na NewAction) Accepted() *Action {
 	a := &Action{
 		ID: na.ID, Reference: na.Reference, ClientID: na.ClientID, IdempotencyKey: na.IdempotencyKey,
 		Kind: na.Kind, Status: StatusPending, Body: na.Body, CreatedAt: na.CreatedAt, UpdatedAt: na.CreatedAt,
