@@ -265,7 +265,7 @@ func (s *Store) Retry(ctx context.Context, st ops.Step, ids []uuid.UUID, f *ops.
 			if err != nil {
 				return err
 			}
-			if err := settle(ctx, tx, actionIDs, notes); err != nil {
+			if err := settle(ctx, tx, notes); err != nil {
 				return err
 			}
 		}
@@ -306,6 +306,10 @@ func (s *Store) CancelAction(ctx context.Context, st ops.Step, actionID uuid.UUI
 		if status != string(action.StatusPending) && status != string(action.StatusDead) {
 			return fmt.Errorf("%w: action %s is %s; only pending or dead actions can be cancelled", ops.ErrConflict, actionID, status)
 		}
+		// Before the action's row changes, as deriveStatus does.
+		if err := lockPersons(ctx, tx, []uuid.UUID{actionID}); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `
 			UPDATE outbox_messages SET state = 'cancelled', claim_token = NULL, updated_at = now()
 			WHERE action_id = $1 AND counts_for_status AND state IN ('pending', 'awaiting_ack', 'dead')
@@ -332,7 +336,7 @@ func (s *Store) CancelAction(ctx context.Context, st ops.Step, actionID uuid.UUI
 		if err != nil {
 			return err
 		}
-		if err := settle(ctx, tx, []uuid.UUID{actionID}, append(cancelled, notes...)); err != nil {
+		if err := settle(ctx, tx, append(cancelled, notes...)); err != nil {
 			return err
 		}
 		return insertStep(ctx, tx, st)
@@ -374,7 +378,7 @@ func (s *Store) Acknowledge(ctx context.Context, st ops.Step, messageID uuid.UUI
 		if err != nil {
 			return err
 		}
-		if err := settle(ctx, tx, []uuid.UUID{actionID}, append([]uuid.UUID{messageID}, notes...)); err != nil {
+		if err := settle(ctx, tx, append([]uuid.UUID{messageID}, notes...)); err != nil {
 			return err
 		}
 		return insertStep(ctx, tx, st)

@@ -399,7 +399,7 @@ func (s *Store) Complete(ctx context.Context, results []outbox.Result) ([]outbox
 		for _, r := range results {
 			ids = append(ids, r.MessageID)
 		}
-		return settle(ctx, tx, actionIDs, append(ids, notes...))
+		return settle(ctx, tx, append(ids, notes...))
 	})
 	if err != nil {
 		return nil, err
@@ -469,16 +469,12 @@ func writeResults(ctx context.Context, tx pgx.Tx, results []outbox.Result) error
 	return nil
 }
 
-// settle ends a transaction that resolved or queued messages: it takes the
-// locks of the actions' persons — late, so that accepts for those persons
-// wait only for the commit — and marks the heads of the queues the given
-// messages belong to.
-func settle(ctx context.Context, tx pgx.Tx, actionIDs, messageIDs []uuid.UUID) error {
+// settle ends a transaction that resolved or queued messages: it marks the
+// heads of the queues the given messages belong to. The caller holds the
+// locks of the actions' persons (deriveStatus takes them).
+func settle(ctx context.Context, tx pgx.Tx, messageIDs []uuid.UUID) error {
 	if len(messageIDs) == 0 {
 		return nil
-	}
-	if err := lockPersons(ctx, tx, actionIDs); err != nil {
-		return err
 	}
 	return promoteHeads(ctx, tx, messageIDs)
 }
@@ -514,6 +510,15 @@ func promoteHeads(ctx context.Context, tx pgx.Tx, messageIDs []uuid.UUID) error 
 //
 // It returns the notifications it queued, for settle.
 func deriveStatus(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) ([]outbox.StatusChange, []uuid.UUID, error) {
+	// The persons' locks come before the actions' rows change: an accept
+	// holds its person's lock while its insert waits on a changed row of
+	// the same idempotency key, so taking them the other way round would
+	// deadlock a resubmission against its action's completion. Late
+	// otherwise — after the results are written — so that accepts for
+	// these persons wait only for the rest of the transaction.
+	if err := lockPersons(ctx, tx, ids); err != nil {
+		return nil, nil, err
+	}
 	rows, err := tx.Query(ctx, `
 		UPDATE actions a SET
 			status = s.status,
