@@ -25,6 +25,10 @@ const (
 	RoleOperator  Role = "operator"
 	RoleAuditor   Role = "auditor"
 	RoleAdmin     Role = "admin"
+	// RoleSystem is the hub's own client, which owns the internal actions
+	// (the monthly sets). It is created by a migration with a token nobody
+	// holds, and no client can be given it: Valid is false.
+	RoleSystem Role = "system"
 )
 
 // Valid reports whether r is a known role.

@@ -20,8 +20,8 @@ func TestListAndRevokeClients(t *testing.T) {
 	}
 
 	cs := listClients(t, b)
-	if len(cs) != 2 || cs["reg"] == nil || cs["ops"] == nil {
-		t.Fatalf("list = %+v; want reg and ops", cs)
+	if len(cs) != 3 || cs["reg"] == nil || cs["ops"] == nil || cs["reghub"] == nil || cs["reghub"].Role != auth.RoleSystem {
+		t.Fatalf("list = %+v; want reg, ops and the hub's own (system) client", cs)
 	}
 	if c := cs["ops"]; c.Name != "operations desk" || c.Role != auth.RoleOperator || c.CreatedAt.IsZero() || c.RevokedAt != nil {
 		t.Fatalf("listed ops = %+v", c)
@@ -40,8 +40,8 @@ func TestListAndRevokeClients(t *testing.T) {
 
 	// The row stays, with the revocation time.
 	cs = listClients(t, b)
-	if len(cs) != 2 {
-		t.Fatalf("list after revoke: %d clients; want 2", len(cs))
+	if len(cs) != 3 {
+		t.Fatalf("list after revoke: %d clients; want 3", len(cs))
 	}
 	revokedAt := cs["ops"].RevokedAt
 	if revokedAt == nil || revokedAt.Before(before.Add(-time.Minute)) || cs["reg"].RevokedAt != nil {

@@ -12,24 +12,22 @@ import (
 
 	"github.com/reghub/reghub/access"
 	"github.com/reghub/reghub/action"
+	"github.com/reghub/reghub/monthly"
 )
 
 // applyRegistrations moves the read model on by the actions that have just
 // completed, in the transaction that completed them: a query never sees an
 // action before the national systems confirmed it, and never misses one
-// they confirmed. The persons' locks serialise it with other completions
-// of the same persons; they are taken in lockPersons' order.
+// they confirmed. The persons' locks, which deriveStatus took, serialise it
+// with other completions of the same persons.
 func applyRegistrations(ctx context.Context, tx pgx.Tx, completed []uuid.UUID) error {
 	if len(completed) == 0 {
 		return nil
 	}
-	if err := lockPersons(ctx, tx, completed); err != nil {
-		return err
-	}
 	rows, err := tx.Query(ctx, `
 		SELECT a.id, a.person_key, a.body::text, r.record::text
 		FROM actions a LEFT JOIN registrations r ON r.person_key = a.person_key
-		WHERE a.id = ANY($1) ORDER BY a.seq`, completed)
+		WHERE a.id = ANY($1) AND a.kind NOT LIKE $2 ORDER BY a.seq`, completed, monthly.KindPrefix+"%")
 	if err != nil {
 		return fmt.Errorf("read registrations: %w", err)
 	}

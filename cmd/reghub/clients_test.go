@@ -85,7 +85,8 @@ func TestClientsAddListRevoke(t *testing.T) {
 		t.Fatalf("list: %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID") || !strings.Contains(lines[0], "REVOKED") {
+	// root, reg-1 and the hub's own client of the monthly sets.
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "ID") || !strings.Contains(lines[0], "REVOKED") {
 		t.Fatalf("list printed:\n%s", out)
 	}
 	for _, l := range lines[1:] {
@@ -95,6 +96,10 @@ func TestClientsAddListRevoke(t *testing.T) {
 			// Columns: ID NAME ROLE CREATED REVOKED WEBHOOK.
 			if f[len(f)-2] != "-" {
 				t.Errorf("root listed as revoked: %q", l)
+			}
+		case "reghub":
+			if !strings.Contains(l, " system ") {
+				t.Errorf("the hub's own client not listed with role system: %q", l)
 			}
 		case "reg-1":
 			if f[len(f)-2] == "-" {
@@ -114,7 +119,7 @@ func TestClientsAddListRevoke(t *testing.T) {
 		RevokedAt *string `json:"revoked_at"`
 		CreatedAt string  `json:"created_at"`
 	}
-	if err := json.Unmarshal([]byte(out), &listed); err != nil || len(listed) != 2 {
+	if err := json.Unmarshal([]byte(out), &listed); err != nil || len(listed) != 3 {
 		t.Fatalf("list --json printed %q (%v)", out, err)
 	}
 	for _, l := range listed {
