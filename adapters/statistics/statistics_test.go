@@ -1,0 +1,660 @@
+package statistics
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/google/uuid"
+
+	"github.com/reghub/reghub/action"
+	"github.com/reghub/reghub/mapping"
+	"github.com/reghub/reghub/monthly"
+	"github.com/reghub/reghub/outbox"
+	"github.com/reghub/reghub/simulators/statsim"
+	"github.com/reghub/reghub/simulators/upstream"
+)
+
+var testBody = mapping.RegistrationBody{Code: "99999901", Name: "Відділ реєстрації місця проживання (вигаданий)"}
+
+// set is a synthetic month's set as the scheduler stores it; change alters
+// it.
+func set(change func(s *monthly.StatisticsSet)) []byte {
+	s := monthly.StatisticsSet{
+		Period: "2025-02", BuiltAt: time.Date(2025, 3, 1, 0, 5, 0, 0, time.UTC), Threshold: monthly.DefaultThreshold,
+		Cells: []monthly.Cell{
+			{Flow: monthly.FlowArrival, Sex: action.SexFemale, AgeGroup: "18-34", Area: "UA1206", Count: 12},
+			{Flow: monthly.FlowArrival, Sex: action.SexMale, AgeGroup: "60+", Area: monthly.AreaNotStated, Suppressed: true},
+			{Flow: monthly.FlowDeparture, Sex: action.SexMale, AgeGroup: "35-59", Area: monthly.AreaNotStated, Count: 7},
+		},
+	}
+	if change != nil {
+		change(&s)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func message(body []byte) outbox.Message {
+	id := uuid.New()
+	return outbox.Message{ID: id, ActionID: uuid.New(), ActionRef: "RH-" + id.String(), Destination: monthly.DestStatistics,
+		Kind: monthly.KindStatistics, PersonKey: "monthly:statistics", Body: body, Stage: outbox.StageSend, Attempt: 1}
+}
+
+// harness is the sender against the simulator over HTTP, with every report
+// and every answer checked against the contract on the way.
+type harness struct {
+	url    string
+	sim    *statsim.Server
+	sender *Sender
+	// lax: the answers are expected to break the contract (malformed).
+	lax bool
+
+	mu         sync.Mutex
+	statuses   []int
+	violations []string
+}
+
+func newHarness(t *testing.T, cfg upstream.Config, timeout time.Duration) *harness {
+	t.Helper()
+	router := contract(t)
+	h := &harness{sim: statsim.New(cfg, nil)}
+	srv := httptest.NewServer(h.check(router, h.sim.Handler()))
+	h.url = srv.URL
+	h.sender = New(srv.URL, timeout, testBody)
+	t.Cleanup(func() {
+		srv.Close() // waits for the handlers, and so for their checks
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, v := range h.violations {
+			t.Error(v)
+		}
+	})
+	return h
+}
+
+// contract loads schemas/statistics/statistics.yaml.
+func contract(t *testing.T) routers.Router {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromFile("../../schemas/statistics/statistics.yaml")
+	if err != nil {
+		t.Fatalf("load statistics.yaml: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("statistics.yaml is not a valid OpenAPI document: %v", err)
+	}
+	doc.Servers = nil // any host: the test server's port is random
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return router
+}
+
+// check validates each report against the contract, serves it, and
+// validates the answer before passing it on. The control endpoints pass
+// through unchecked.
+func (h *harness) check(router routers.Router, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != Path {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			h.violate("read request: %v", err)
+			return
+		}
+		// The route is found on a copy with an absolute URL.
+		abs, err := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
+		if err != nil {
+			h.violate("copy request: %v", err)
+			return
+		}
+		abs.Header = r.Header.Clone()
+		route, params, err := router.FindRoute(abs)
+		if err != nil {
+			h.violate("the contract has no route for %s %s: %v", r.Method, r.URL.Path, err)
+			return
+		}
+		in := &openapi3filter.RequestValidationInput{Request: abs, PathParams: params, Route: route}
+		reqErr := openapi3filter.ValidateRequest(context.Background(), in)
+		if reqErr != nil && r.Header.Get("User-Agent") == "reghub-statistics" {
+			h.violate("the sender's report does not match the contract: %v\n%s", reqErr, body)
+		}
+
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r) // a dropped connection panics through here, as it should
+		if r.Context().Err() != nil {
+			return // the client is gone; nothing was answered
+		}
+		h.mu.Lock()
+		h.statuses = append(h.statuses, rec.Code)
+		lax := h.lax
+		h.mu.Unlock()
+		if !lax {
+			out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: rec.Code, Header: rec.Header(),
+				Options: &openapi3filter.Options{IncludeResponseStatus: true}}
+			out.SetBodyBytes(rec.Body.Bytes())
+			if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+				h.violate("the simulator's answer %d does not match the contract: %v\n%s", rec.Code, err, rec.Body.Bytes())
+			}
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	})
+}
+
+func (h *harness) violate(format string, args ...any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.violations = append(h.violations, fmt.Sprintf(format, args...))
+}
+
+// seen returns the HTTP statuses answered so far.
+func (h *harness) seen() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]int(nil), h.statuses...)
+}
+
+func (h *harness) inspect(t *testing.T) statsim.Inspection {
+	t.Helper()
+	in, err := statsim.Inspect(context.Background(), h.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func (h *harness) configure(t *testing.T, cfg upstream.Config) {
+	t.Helper()
+	if err := upstream.SetConfig(context.Background(), h.url, cfg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantError checks err's class and permanence.
+func wantError(t *testing.T, err error, class outbox.ErrorClass, permanent bool) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want %s (permanent %v)", class, permanent)
+	}
+	gotClass, gotPermanent := outbox.Classify(err)
+	if gotClass != class || gotPermanent != permanent {
+		t.Fatalf("classified %s (permanent %v), want %s (permanent %v): %v", gotClass, gotPermanent, class, permanent, err)
+	}
+}
+
+func TestAcknowledged(t *testing.T) {
+	h := newHarness(t, upstream.Config{}, time.Second)
+	m := message(set(nil))
+	reply, err := h.sender.Send(context.Background(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply.Kind != outbox.ReplyAcknowledged || reply.Reference != "STAT-00000001" {
+		t.Fatalf("reply %+v, want acknowledged STAT-00000001", reply)
+	}
+	if got := h.seen(); len(got) != 1 || got[0] != http.StatusCreated {
+		t.Fatalf("answers %v, want [201]", got)
+	}
+	in := h.inspect(t)
+	if in.AppliedCount != 1 || len(in.Periods["2025-02"]) != 1 {
+		t.Fatalf("applied %d, periods %v; want one report of 2025-02", in.AppliedCount, in.Periods)
+	}
+	r := in.Periods["2025-02"][0]
+	if r.ReportID != m.ID.String() || r.RegistrationBody != testBody.Code || r.SuppressionThreshold != 5 || r.Reference != reply.Reference {
+		t.Fatalf("report %+v does not describe the message", r)
+	}
+	want := []statsim.Cell{
+		{Flow: "arrival", Sex: "F", AgeGroup: "18-34", Area: "UA1206", Count: 12},
+		{Flow: "arrival", Sex: "M", AgeGroup: "60+", Area: "not_stated", Suppressed: true},
+		{Flow: "departure", Sex: "M", AgeGroup: "35-59", Area: "not_stated", Count: 7},
+	}
+	if !slices.Equal(r.Cells, want) {
+		t.Fatalf("cells %+v, want %+v", r.Cells, want)
+	}
+}
+
+// TestEmptyMonth: a month without movements is sent too, with no cells.
+func TestEmptyMonth(t *testing.T) {
+	h := newHarness(t, upstream.Config{}, time.Second)
+	reply, err := h.sender.Send(context.Background(), message(set(func(s *monthly.StatisticsSet) { s.Cells = nil })))
+	if err != nil || reply.Kind != outbox.ReplyAcknowledged {
+		t.Fatalf("reply %+v, %v", reply, err)
+	}
+	if in := h.inspect(t); in.AppliedCount != 1 || len(in.Periods["2025-02"][0].Cells) != 0 {
+		t.Fatalf("inspection %+v", in.Periods)
+	}
+}
+
+// TestResendAppliedOnce: a resend under the same key gets the same
+// reference and is not applied again — also when the first answer was lost
+// to a timeout after the service applied the report.
+func TestResendAppliedOnce(t *testing.T) {
+	h := newHarness(t, upstream.Config{}, 200*time.Millisecond)
+	m := message(set(nil))
+	first, err := h.sender.Send(context.Background(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := h.sender.Send(context.Background(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != first {
+		t.Fatalf("resend answered %+v, first %+v", again, first)
+	}
+	if got := h.seen(); len(got) != 2 || got[0] != http.StatusCreated || got[1] != http.StatusOK {
+		t.Fatalf("answers %v, want [201 200]", got)
+	}
+
+	// Applied, then answered after the sender gave up.
+	h.configure(t, upstream.Config{SlowRate: 1, SlowDelay: 2 * time.Second})
+	lost := message(set(func(s *monthly.StatisticsSet) { s.Period = "2025-03" }))
+	_, err = h.sender.Send(context.Background(), lost)
+	wantError(t, err, outbox.ClassTimeout, false)
+	h.configure(t, upstream.Config{})
+	reply, err := h.sender.Send(context.Background(), lost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply.Kind != outbox.ReplyAcknowledged || reply.Reference != "STAT-00000002" {
+		t.Fatalf("resend after the timeout: %+v, want acknowledged STAT-00000002", reply)
+	}
+	in := h.inspect(t)
+	if in.AppliedCount != 2 || in.Duplicates != 2 || in.DuplicatesByMessage[m.ID.String()] != 1 || in.DuplicatesByMessage[lost.ID.String()] != 1 {
+		t.Fatalf("applied %d, duplicates %d %v; want 2 applied, each resent once", in.AppliedCount, in.Duplicates, in.DuplicatesByMessage)
+	}
+}
+
+func TestConflictIsPermanent(t *testing.T) {
+	h := newHarness(t, upstream.Config{}, time.Second)
+	m := message(set(nil))
+	if _, err := h.sender.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	other := m
+	other.Body = set(func(s *monthly.StatisticsSet) { s.Cells[0].Count = 13 })
+	_, err := h.sender.Send(context.Background(), other)
+	wantError(t, err, outbox.ClassHTTP4xx, true)
+	if !strings.Contains(err.Error(), "HTTP 409") || !strings.Contains(err.Error(), statsim.CodeConflict) {
+		t.Fatalf("error %q does not tell the conflict", err)
+	}
+	if in := h.inspect(t); in.AppliedCount != 1 || in.Conflicts != 1 {
+		t.Fatalf("applied %d, conflicts %d; want 1 and 1", in.AppliedCount, in.Conflicts)
+	}
+}
+
+func TestRejected(t *testing.T) {
+	h := newHarness(t, upstream.Config{RejectionRate: 1}, time.Second)
+	m := message(set(nil))
+	for range 2 {
+		reply, err := h.sender.Send(context.Background(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reply.Kind != outbox.ReplyRejected || reply.ReasonCode != statsim.CodeRejected || reply.Reason == "" {
+			t.Fatalf("reply %+v, want rejected %s with a reason", reply, statsim.CodeRejected)
+		}
+	}
+	if got := h.seen(); len(got) != 2 || got[0] != 422 || got[1] != 422 {
+		t.Fatalf("answers %v, want [422 422]", got)
+	}
+	if in := h.inspect(t); in.AppliedCount != 0 || in.RejectedCount != 1 || in.Duplicates != 1 {
+		t.Fatalf("applied %d, rejected %d, duplicates %d; want 0, 1, 1", in.AppliedCount, in.RejectedCount, in.Duplicates)
+	}
+}
+
+// TestFailuresClassified: what the service's faults become, and that none
+// of them applied anything.
+func TestFailuresClassified(t *testing.T) {
+	cases := []struct {
+		name      string
+		cfg       upstream.Config
+		class     outbox.ErrorClass
+		permanent bool
+	}{
+		{"503", upstream.Config{ErrorRate: 1}, outbox.ClassHTTP5xx, false},
+		{"outage", upstream.Config{Outage: true}, outbox.ClassHTTP5xx, false},
+		{"outage dropping the connection", upstream.Config{Outage: true, OutageClose: true}, outbox.ClassTransport, false},
+		{"server fault", upstream.Config{ServerFaultRate: 1}, outbox.ClassHTTP5xx, false},
+		{"timeout", upstream.Config{Latency: time.Second}, outbox.ClassTimeout, false},
+		{"client fault", upstream.Config{ClientFaultRate: 1}, outbox.ClassHTTP4xx, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.cfg, 100*time.Millisecond)
+			_, err := h.sender.Send(context.Background(), message(set(nil)))
+			wantError(t, err, tc.class, tc.permanent)
+			if in := h.inspect(t); in.AppliedCount != 0 || in.RejectedCount != 0 {
+				t.Fatalf("applied %d, rejected %d; want nothing", in.AppliedCount, in.RejectedCount)
+			}
+		})
+	}
+}
+
+// TestRelayDeadline: the relay's own deadline is a timeout too.
+func TestRelayDeadline(t *testing.T) {
+	h := newHarness(t, upstream.Config{Latency: time.Second}, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := h.sender.Send(ctx, message(set(nil)))
+	wantError(t, err, outbox.ClassTimeout, false)
+}
+
+// TestMalformedReply: JSON cut short is a transient malformed_reply; when
+// the service had applied it, the resend hears the same reference.
+func TestMalformedReply(t *testing.T) {
+	h := newHarness(t, upstream.Config{MalformedRate: 1}, time.Second)
+	h.mu.Lock()
+	h.lax = true
+	h.mu.Unlock()
+	m := message(set(nil))
+	_, err := h.sender.Send(context.Background(), m)
+	wantError(t, err, outbox.ClassMalformedReply, false)
+	if in := h.inspect(t); in.AppliedCount != 0 {
+		t.Fatalf("applied %d, want 0", in.AppliedCount)
+	}
+
+	h.configure(t, upstream.Config{MalformedRate: 1, MalformedApplies: true})
+	_, err = h.sender.Send(context.Background(), m)
+	wantError(t, err, outbox.ClassMalformedReply, false)
+	h.configure(t, upstream.Config{})
+	reply, err := h.sender.Send(context.Background(), m)
+	if err != nil || reply.Reference != "STAT-00000001" {
+		t.Fatalf("resend: %+v, %v; want STAT-00000001", reply, err)
+	}
+	if in := h.inspect(t); in.AppliedCount != 1 || in.Duplicates != 1 {
+		t.Fatalf("applied %d, duplicates %d; want 1 and 1", in.AppliedCount, in.Duplicates)
+	}
+}
+
+// TestAnswersClassified covers answers the simulator does not give.
+func TestAnswersClassified(t *testing.T) {
+	cases := []struct {
+		name      string
+		status    int
+		body      string
+		reply     outbox.Reply
+		class     outbox.ErrorClass
+		permanent bool
+	}{
+		{"created", 201, `{"reference": "STAT-7"}`, outbox.Reply{Kind: outbox.ReplyAcknowledged, Reference: "STAT-7"}, "", false},
+		{"repeat", 200, `{"reference": "STAT-7", "extra": 1}`, outbox.Reply{Kind: outbox.ReplyAcknowledged, Reference: "STAT-7"}, "", false},
+		{"no reference", 201, `{}`, outbox.Reply{}, outbox.ClassMalformedReply, false},
+		{"reference too long", 201, `{"reference": "` + strings.Repeat("R", 129) + `"}`, outbox.Reply{}, outbox.ClassMalformedReply, false},
+		{"not JSON", 200, `<html>ok</html>`, outbox.Reply{}, outbox.ClassMalformedReply, false},
+		{"empty", 200, ``, outbox.Reply{}, outbox.ClassMalformedReply, false},
+		{"no content", 204, ``, outbox.Reply{}, outbox.ClassMalformedReply, false},
+		{"accepted", 202, `{"reference": "STAT-7"}`, outbox.Reply{}, outbox.ClassMalformedReply, false},
+		{"redirect, not followed", 302, ``, outbox.Reply{}, outbox.ClassMalformedReply, false},
+		{"small cell", 422, `{"code": "SMALL_CELL", "detail": "cells[0].count is below the suppression threshold"}`,
+			outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: "SMALL_CELL", Reason: "cells[0].count is below the suppression threshold"}, "", false},
+		{"personal data", 422, `{"code": "PERSONAL_DATA_OR_UNKNOWN_FIELD"}`,
+			outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: "PERSONAL_DATA_OR_UNKNOWN_FIELD"}, "", false},
+		{"refused without a code", 422, `{"detail": "no"}`, outbox.Reply{}, outbox.ClassMalformedReply, false},
+		{"refused, not JSON", 422, `nope`, outbox.Reply{}, outbox.ClassMalformedReply, false},
+		{"conflict", 409, `{"code": "IDEMPOTENCY_CONFLICT"}`, outbox.Reply{}, outbox.ClassHTTP4xx, true},
+		{"bad request", 400, `{"code": "INVALID_REQUEST"}`, outbox.Reply{}, outbox.ClassHTTP4xx, true},
+		{"unauthorised", 401, ``, outbox.Reply{}, outbox.ClassHTTP4xx, true},
+		{"not found", 404, `not found`, outbox.Reply{}, outbox.ClassHTTP4xx, true},
+		{"request timeout", 408, ``, outbox.Reply{}, outbox.ClassHTTP4xx, false},
+		{"too many requests", 429, ``, outbox.Reply{}, outbox.ClassHTTP4xx, false},
+		{"internal error", 500, `{"code": "X"}`, outbox.Reply{}, outbox.ClassHTTP5xx, false},
+		{"bad gateway", 502, `<html>proxy</html>`, outbox.Reply{}, outbox.ClassHTTP5xx, false},
+		{"too large", 200, `{"reference": "` + strings.Repeat("R", maxAnswer) + `"}`, outbox.Reply{}, outbox.ClassMalformedReply, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				if tc.status == http.StatusFound {
+					w.Header().Set("Location", "/elsewhere")
+				}
+				w.WriteHeader(tc.status)
+				_, _ = io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			reply, err := New(srv.URL, time.Second, testBody).Send(context.Background(), message(set(nil)))
+			if tc.class == "" {
+				if err != nil || reply != tc.reply {
+					t.Fatalf("got %+v, %v; want %+v", reply, err, tc.reply)
+				}
+			} else {
+				wantError(t, err, tc.class, tc.permanent)
+			}
+			if n := calls.Load(); n != 1 {
+				t.Fatalf("%d requests, want exactly 1: the relay owns retries", n)
+			}
+		})
+	}
+}
+
+func TestTransportErrorsAreTransient(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens any more
+	_, err := New(url, time.Second, testBody).Send(context.Background(), message(set(nil)))
+	wantError(t, err, outbox.ClassTransport, false)
+}
+
+// TestUnmappableIsPermanent: a message that cannot become a report — not
+// a set, another kind, a set that would publish a small cell — is never
+// sent, and the error quotes nothing of the body.
+func TestUnmappableIsPermanent(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { calls.Add(1) }))
+	defer srv.Close()
+	s := New(srv.URL, time.Second, testBody)
+	voter := message([]byte(`{"period": "2025-02", "turning_adult": [{"surname": "Вигаденко", "unzr": "19880412-07347"}]}`))
+	voter.Kind = monthly.KindVoterRegister
+	for name, m := range map[string]outbox.Message{
+		"not JSON":                  message([]byte(`{"period": "Вигаденко`)),
+		"a list":                    message([]byte(`["Вигаденко"]`)),
+		"a count of the wrong type": message([]byte(`{"period": "2025-02", "cells": [{"count": "Вигаденко"}]}`)),
+		"the voter register's set":  voter,
+		"no period":                 message([]byte(`{"surname": "Вигаденко"}`)),
+		"a small count":             message(set(func(s *monthly.StatisticsSet) { s.Cells[0].Count = 2 })),
+		"count and suppressed":      message(set(func(s *monthly.StatisticsSet) { s.Cells[0].Suppressed = true })),
+		"a community":               message(set(func(s *monthly.StatisticsSet) { s.Cells[0].Area = "UA12060190010000123" })),
+		"threshold under 5":         message(set(func(s *monthly.StatisticsSet) { s.Threshold = 2 })),
+	} {
+		_, err := s.Send(context.Background(), m)
+		if err == nil {
+			t.Fatalf("%s: sent", name)
+		}
+		wantError(t, err, outbox.ClassMapping, true)
+		for _, personal := range []string{"Вигаденко", "19880412", "UA12060190010000123"} {
+			if strings.Contains(err.Error(), personal) {
+				t.Errorf("%s: the error echoes %q: %v", name, personal, err)
+			}
+		}
+	}
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("%d requests for unmappable messages", n)
+	}
+}
+
+func TestRender(t *testing.T) {
+	s := New("http://statistics.invalid", time.Second, testBody)
+	m := message(set(nil))
+	got, err := s.Render(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st monthly.StatisticsSet
+	if err := json.Unmarshal(m.Body, &st); err != nil {
+		t.Fatal(err)
+	}
+	r, err := mapping.ToStatistics(st, testBody, m.ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.MarshalIndent(r, "", "  ")
+	if !bytes.Equal(got, want) {
+		t.Fatalf("Render:\n%s\nwant\n%s", got, want)
+	}
+	if !bytes.Contains(got, []byte("\n  \"cells\": [\n")) {
+		t.Fatalf("Render is not indented:\n%s", got)
+	}
+	if _, err := s.Render(message([]byte(`[]`))); err == nil {
+		t.Fatal("Render of an unmappable message succeeded")
+	}
+}
+
+func TestPoll(t *testing.T) {
+	s := New("http://statistics.invalid", time.Second, testBody)
+	m := message(set(nil))
+	m.Stage, m.Receipt = outbox.StagePoll, "R-1"
+	_, err := s.Poll(context.Background(), m)
+	wantError(t, err, outbox.ClassMapping, true)
+
+	deadline := time.Now().Add(time.Minute)
+	m.AckDeadline = &deadline
+	reply, err := s.Poll(context.Background(), m)
+	if err != nil || reply.Kind != outbox.ReplyPending {
+		t.Fatalf("Poll with a deadline: %+v, %v; want pending", reply, err)
+	}
+}
+
+// TestSimulatorRefusalsMatchContract: the simulator's answers to requests
+// the sender never makes agree with the contract too — the
+// depersonalisation refusals above all.
+func TestSimulatorRefusalsMatchContract(t *testing.T) {
+	h := newHarness(t, upstream.Config{}, time.Second)
+	s := New(h.url, time.Second, testBody)
+	m := message(set(nil))
+	rendered, err := s.Render(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := m.ID.String()
+	cases := []struct {
+		name        string
+		contentType string
+		key         string
+		body        []byte
+		want        int
+		code        string
+	}{
+		{"no key", "application/json", "", rendered, 400, statsim.CodeKeyMismatch},
+		{"another key", "application/json", uuid.NewString(), rendered, 400, statsim.CodeKeyMismatch},
+		{"not JSON", "application/json", id, []byte(`{"reportId": `), 400, statsim.CodeInvalid},
+		{"a personal field", "application/json", id, bytes.Replace(rendered, []byte(`"period"`), []byte(`"surname": "Вигаденко", "period"`), 1), 422, statsim.CodePersonalData},
+		{"a small count", "application/json", id, bytes.Replace(rendered, []byte(`"count": 12`), []byte(`"count": 3`), 1), 422, statsim.CodeSmallCell},
+		{"a low threshold", "application/json", id, bytes.Replace(rendered, []byte(`"suppressionThreshold": 5`), []byte(`"suppressionThreshold": 2`), 1), 422, statsim.CodeSmallCell},
+		{"no cells", "application/json", id, []byte(`{"reportId": "` + id + `"}`), 400, statsim.CodeInvalid},
+		{"not application/json", "text/plain", id, rendered, 415, statsim.CodeUnsupportedMedia},
+		{"applied", "application/json", id, rendered, 201, ""},
+		{"again, indented otherwise", "application/json; charset=utf-8", id, compact(t, rendered), 200, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, h.url+Path, bytes.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", tc.contentType)
+			if tc.key != "" {
+				req.Header.Set("Idempotency-Key", tc.key)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want || !strings.Contains(string(raw), tc.code) {
+				t.Fatalf("answered %d %s, want %d %s", resp.StatusCode, raw, tc.want, tc.code)
+			}
+			if bytes.Contains(raw, []byte("Вигаденко")) {
+				t.Fatalf("the answer echoes a value: %s", raw)
+			}
+		})
+	}
+	in := h.inspect(t)
+	if in.AppliedCount != 1 || in.Duplicates != 1 || in.ProtocolErrors != 5 ||
+		in.Refused[statsim.CodePersonalData] != 1 || in.Refused[statsim.CodeSmallCell] != 2 {
+		t.Fatalf("applied %d, duplicates %d, refused forms %d, refused %v; want 1, 1, 5, one personal and two small",
+			in.AppliedCount, in.Duplicates, in.ProtocolErrors, in.Refused)
+	}
+}
+
+func compact(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	if err := json.Compact(&out, b); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func TestNewDefaults(t *testing.T) {
+	s := New("http://statistics.invalid/base/", 0, testBody)
+	if s.url != "http://statistics.invalid/base"+Path {
+		t.Errorf("url %q", s.url)
+	}
+	if s.http.GetClient().Timeout != DefaultTimeout {
+		t.Errorf("timeout %v, want %v", s.http.GetClient().Timeout, DefaultTimeout)
+	}
+	if s.http.RetryCount != 0 {
+		t.Errorf("retry count %d, want 0", s.http.RetryCount)
+	}
+}
+
+// TestContractCheckBites: the harness's check does catch a report and an
+// answer that break the contract, so the tests above are not vacuous.
+func TestContractCheckBites(t *testing.T) {
+	h := &harness{}
+	srv := httptest.NewServer(h.check(contract(t), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, `{"ref": "STAT-1"}`)
+	})))
+	defer srv.Close()
+	req, err := http.NewRequest(http.MethodPost, srv.URL+Path, strings.NewReader(`{"reportId": "x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "reghub-statistics")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var request, answer bool
+	for _, v := range h.violations {
+		request = request || strings.Contains(v, "the sender's report does not match")
+		answer = answer || strings.Contains(v, "answer 201 does not match")
+	}
+	if !request || !answer {
+		t.Fatalf("violations %q: want the request's and the answer's", h.violations)
+	}
+}
