@@ -76,7 +76,8 @@ func BuildVoterSet(p Period, completed []Completed, turning []action.Registratio
 			switch s.Cancellation.Of {
 			case action.KindDeclare, action.KindRegister, action.KindChange:
 				set.Deregistered = append(set.Deregistered, v)
-			case action.KindDeregister:
+			case action.KindDeregister, action.KindDeregisterDeath:
+				// The record is restored: the voter is back.
 				set.Registered = append(set.Registered, v)
 			}
 		}
@@ -164,6 +165,9 @@ func BuildStatistics(p Period, completed []Completed, threshold int, builtAt tim
 				k.area = district(s.PreviousAddress.KATOTTG)
 			}
 		case action.KindDeregister, action.KindExclude:
+			if s.Deregistration != nil && s.Deregistration.Reason == action.DeregistrationDeath {
+				continue // a death is no migration, whichever kind recorded it
+			}
 			k.flow, k.area = FlowDeparture, AreaNotStated
 		default:
 			continue
