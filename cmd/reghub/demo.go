@@ -33,13 +33,15 @@ func runDemo(ctx context.Context, args []string) error {
 	actions := fs.Int("actions", 5000, "synthetic actions to send (0: just serve)")
 	concurrency := fs.Int("concurrency", 32, "requests in flight while sending")
 	exitWhenDone := fs.Bool("exit-when-done", false, "exit after the summary instead of serving on")
-	dmsAddr := fs.String("dms-listen", "127.0.0.1:0", "address of the migration service simulator")
-	eddrAddr := fs.String("eddr-listen", "127.0.0.1:0", "address of the national registry simulator")
 	seed := fs.Int64("seed", 1, "seed of the synthetic data")
-	dmsSim := upstream.Config{Mode: upstream.ModeSync, Latency: 2 * time.Millisecond, LatencyJitter: 4 * time.Millisecond, RejectionRate: 0.01, Seed: 1}
-	eddrSim := upstream.Config{Mode: upstream.ModeAsync, AsyncDelay: 50 * time.Millisecond, Latency: 2 * time.Millisecond, LatencyJitter: 4 * time.Millisecond, ServerFaultRate: 0.02, Seed: 2}
-	dmsSim.RegisterFlags(fs, "dms-")
-	eddrSim.RegisterFlags(fs, "eddr-")
+	sims := newSimulatorSet(false)
+	sims.DMS.Config = upstream.Config{Mode: upstream.ModeSync, Latency: 2 * time.Millisecond, LatencyJitter: 4 * time.Millisecond, RejectionRate: 0.01, Seed: 1}
+	sims.EDDR.Config = upstream.Config{Mode: upstream.ModeAsync, AsyncDelay: 50 * time.Millisecond, Latency: 2 * time.Millisecond, LatencyJitter: 4 * time.Millisecond, ServerFaultRate: 0.02, Seed: 2}
+	sims.RegBody.Config = upstream.Config{Latency: 2 * time.Millisecond, LatencyJitter: 4 * time.Millisecond, ServerFaultRate: 0.02, Seed: 3}
+	sims.Military.Config = upstream.Config{Latency: 2 * time.Millisecond, LatencyJitter: 4 * time.Millisecond, ServerFaultRate: 0.02, Seed: 4}
+	sims.Voter.Config = upstream.Config{Latency: 2 * time.Millisecond, ServerFaultRate: 0.2, Seed: 5}
+	sims.Statistics.Config = upstream.Config{Latency: 2 * time.Millisecond, ServerFaultRate: 0.2, Seed: 6}
+	sims.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -66,12 +68,11 @@ func runDemo(ctx context.Context, args []string) error {
 	defer logFile.Close()
 	log := newLogger(logFile, cfg.LogLevel, cfg.LogJSON)
 
-	sims, err := startSimulators(*dmsAddr, *eddrAddr, dmsSim, eddrSim, log)
-	if err != nil {
+	if err := sims.start(log); err != nil {
 		return err
 	}
 	defer sims.Close()
-	cfg.DMSURL, cfg.EDDRURL = sims.DMSURL+"/soap", sims.EDDRURL+"/soap"
+	sims.pointHub(&cfg)
 
 	db, err := openDatabase(ctx, cfg.DatabaseURL, cfg.DataDir, log)
 	if err != nil {
@@ -120,8 +121,8 @@ func runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("reghub demo\n  API:         %s  (try: curl -H 'Authorization: Bearer <registry token>' %s/v1/actions)\n  console:     %s/console/  (sign in with the operator token from the credentials file)\n  metrics:     %s/metrics\n  DMS sim:     %s/inspect\n  EDDR sim:    %s/inspect\n  credentials: %s\n  log:         %s\n",
-		base, base, base, base, sims.DMSURL, sims.EDDRURL, credPath, logPath)
+	fmt.Printf("reghub demo\n  API:         %s  (try: curl -H 'Authorization: Bearer <registry token>' %s/v1/actions)\n  console:     %s/console/  (sign in with the operator token from the credentials file)\n  metrics:     %s/metrics\n  simulators:  %s\n  credentials: %s\n  log:         %s\n",
+		base, base, base, base, sims.inspectURLs(), credPath, logPath)
 
 	if *actions > 0 {
 		fmt.Printf("sending %d synthetic actions…\n", *actions)

@@ -5,7 +5,7 @@
 //
 //	reghub serve      run the hub (embedded PostgreSQL unless --database-url)
 //	reghub worker     perform the exchanges a hub forwards through NATS JetStream
-//	reghub simulate   run the upstream simulators (migration service, national registry)
+//	reghub simulate   run the recipients' simulators (migration service, national registry, others)
 //	reghub demo       hub + simulators + embedded database, with a synthetic load
 //	reghub load       send synthetic actions to a running hub and print figures
 //	reghub audit      verify the audit log, list accesses to a person's data or an organisation's queries
@@ -21,6 +21,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// The monthly sets' months begin in the register's zone (--monthly-tz),
+	// which a minimal machine may have no zoneinfo for.
+	_ "time/tzdata"
 )
 
 func main() {

@@ -67,6 +67,9 @@ type serveConfig struct {
 	Query           queryConfig
 	AuditKey        string
 	AuditCheckpoint time.Duration
+	// Recipients are the recipients beyond the national systems and the
+	// routing rules that choose them.
+	Recipients recipientConfig
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -102,6 +105,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Relay.CircuitCooldown, "circuit-cooldown", def.CircuitCooldown, "how long an open circuit waits before probing (doubles while probes fail)")
 	fs.DurationVar(&c.Relay.CircuitMaxCooldown, "circuit-max-cooldown", def.CircuitMaxCooldown, "longest wait of an open circuit before a probe: a recovered upstream waits at most this long")
 	fs.DurationVar(&c.Relay.Lease, "claim-lease", 0, "how long a claimed message is held before another relay may take it (0: twice the send timeout plus 5s)")
+	c.Recipients.register(fs)
 	c.Retain = defaultRetain
 	fs.Var((*retainFlag)(&c.Retain), "retain", "how long (a `duration`) completed, rejected and cancelled actions and consumed lifecycle events are kept after their last change; an Idempotency-Key is honoured this long only. At least 24h; 0: keep forever")
 }
@@ -182,8 +186,16 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 		// let another relay send the same message meanwhile.
 		return nil, fmt.Errorf("--claim-lease %s must exceed --send-timeout %s by at least 1s", cfg.Relay.Lease, cfg.Relay.SendTimeout)
 	}
-	// A bad catalogue or key stops the start before anything is served.
+	// A bad catalogue, rule file or key stops the start before anything is served.
 	catalogue, calendar, err := loadQueryRules(cfg.Query)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := cfg.Recipients.loadRouting()
+	if err != nil {
+		return nil, err
+	}
+	monthlyZone, err := cfg.Recipients.monthlyZone()
 	if err != nil {
 		return nil, err
 	}
@@ -249,9 +261,12 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 	}
 	// Webhooks stay here: signing needs the client's secret from the database.
 	senders[action.DestWebhook] = webhook.New(store, cfg.Relay.SendTimeout)
+	addRecipientSenders(senders, cfg.Recipients, rules, soapCfg, cfg.Relay.SendTimeout, soapCfg.RegistrationBody, log)
 	relay := outbox.NewRelay(store, senders, cfg.Relay, log)
 	svc := action.NewService(store, nil, relay.Wake)
 	svc.SetGuard(guard.New(store)) // 001 §2.5.16–2.5.18
+	svc.SetRouter(rules)
+	sched := cfg.Recipients.scheduler(monthlyZone, store, store, relay.Wake, log)
 	opsSvc := ops.NewService(store, ops.RenderWith(senders), relay.Wake)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -290,7 +305,7 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
 
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	h := &hub{Addr: ln.Addr().String(), Store: store, pool: pool, sqlDB: sqlDB, srv: srv, cancel: cancel, done: make(chan error, 3), log: log, fwd: fwd}
+	h := &hub{Addr: ln.Addr().String(), Store: store, pool: pool, sqlDB: sqlDB, srv: srv, cancel: cancel, done: make(chan error, 4), log: log, fwd: fwd}
 	go func() { h.done <- relay.Run(rctx) }()
 	go func() {
 		// Returns once rctx is done and its handlers stopped.
@@ -303,6 +318,13 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 	go metrics.RunBacklogGauges(rctx, store, 15*time.Second, log)
 	go startRetention(rctx, store, cfg.Retain, defaultRetentionEvery, log)
 	go runQueryResolver(rctx, queries, cfg.Query.ResolveEvery, log)
+	go func() {
+		if sched != nil {
+			h.done <- sched.Run(rctx, cfg.Recipients.MonthlyEvery)
+			return
+		}
+		h.done <- nil
+	}()
 	go func() {
 		// Signs once more on the way out: the last records are covered.
 		auditLog.RunCheckpoints(rctx, cfg.AuditCheckpoint, signer)
@@ -337,7 +359,7 @@ func (h *hub) Stop() error {
 	defer cancel()
 	err := h.srv.Shutdown(ctx)
 	h.cancel()
-	for range cap(h.done) { // the relay, the lifecycle router, the audit checkpoints
+	for range cap(h.done) { // the relay, the lifecycle router, the audit checkpoints, the monthly sets
 		if rerr := <-h.done; rerr != nil && err == nil {
 			err = rerr
 		}

@@ -15,40 +15,89 @@ import (
 	"github.com/reghub/reghub/simulators/eddrsim"
 	"github.com/reghub/reghub/simulators/militarysim"
 	"github.com/reghub/reghub/simulators/regbodysim"
+	"github.com/reghub/reghub/simulators/statsim"
 	"github.com/reghub/reghub/simulators/upstream"
+	"github.com/reghub/reghub/simulators/votersim"
 )
 
-// simulators are the two upstreams, served over real HTTP, and any other
-// simulator started with serve.
-type simulators struct {
-	DMSURL, EDDRURL string
-	servers         []*http.Server
+// simulator is one recipient's simulator: where it listens, how it
+// behaves, and once started its base URL.
+type simulator struct {
+	Name   string // the flags' prefix
+	Title  string
+	Addr   string // empty: not started
+	Config upstream.Config
+	URL    string
+	build  func(upstream.Config, *slog.Logger) http.Handler
 }
 
-func startSimulators(dmsAddr, eddrAddr string, dmsCfg, eddrCfg upstream.Config, log *slog.Logger) (*simulators, error) {
-	s := &simulators{}
-	for _, sim := range []struct {
-		name    string
-		addr    string
-		handler http.Handler
-		url     *string
-	}{
-		{"migration service (dms)", dmsAddr, dmssim.New(dmsCfg, log.With("simulator", "dms")).Handler(), &s.DMSURL},
-		{"national registry (eddr)", eddrAddr, eddrsim.New(eddrCfg, log.With("simulator", "eddr")).Handler(), &s.EDDRURL},
-	} {
-		url, err := s.serve(sim.name, sim.addr, sim.handler, log)
+// simulatorSet is every recipient's simulator, in the order they start.
+type simulatorSet struct {
+	DMS, EDDR, RegBody, Military, Voter, Statistics simulator
+	servers                                         []*http.Server
+}
+
+// newSimulatorSet gives every simulator its default address (a fixed
+// port for `simulate`, port 0 for the demo).
+func newSimulatorSet(fixedPorts bool) *simulatorSet {
+	addr := func(port int) string {
+		if fixedPorts {
+			return fmt.Sprintf("127.0.0.1:%d", port)
+		}
+		return "127.0.0.1:0"
+	}
+	return &simulatorSet{
+		DMS: simulator{Name: "dms", Title: "migration service (dms)", Addr: addr(8081),
+			build: func(c upstream.Config, l *slog.Logger) http.Handler { return dmssim.New(c, l).Handler() }},
+		EDDR: simulator{Name: "eddr", Title: "national registry (eddr)", Addr: addr(8082),
+			build: func(c upstream.Config, l *slog.Logger) http.Handler { return eddrsim.New(c, l).Handler() }},
+		RegBody: simulator{Name: "regbody", Title: "other registration bodies (previous_body)", Addr: addr(8083),
+			build: func(c upstream.Config, l *slog.Logger) http.Handler { return regbodysim.New(c, l).Handler() }},
+		Military: simulator{Name: "military", Title: "military enlistment centre (military)", Addr: addr(8084),
+			build: func(c upstream.Config, l *slog.Logger) http.Handler { return militarysim.New(c, l).Handler() }},
+		Voter: simulator{Name: "voter", Title: "State Voter Register (voter_register)", Addr: addr(8085),
+			build: func(c upstream.Config, l *slog.Logger) http.Handler { return votersim.New(c, l).Handler() }},
+		Statistics: simulator{Name: "statistics", Title: "State Statistics Service (statistics)", Addr: addr(8086),
+			build: func(c upstream.Config, l *slog.Logger) http.Handler { return statsim.New(c, l).Handler() }},
+	}
+}
+
+func (s *simulatorSet) all() []*simulator {
+	return []*simulator{&s.DMS, &s.EDDR, &s.RegBody, &s.Military, &s.Voter, &s.Statistics}
+}
+
+// register adds each simulator's -listen flag and fault flags.
+func (s *simulatorSet) register(fs *flag.FlagSet) {
+	for _, sim := range s.all() {
+		fs.StringVar(&sim.Addr, sim.Name+"-listen", sim.Addr, "address of the "+sim.Title+" simulator; empty: not started")
+		sim.Config.RegisterFlags(fs, sim.Name+"-")
+	}
+}
+
+// start validates every simulator's configuration and serves each that
+// has an address; on an error the ones started are stopped.
+func (s *simulatorSet) start(log *slog.Logger) error {
+	for _, sim := range s.all() {
+		if err := sim.Config.Validate(); err != nil {
+			return fmt.Errorf("%s simulator flags: %w", sim.Name, err)
+		}
+	}
+	for _, sim := range s.all() {
+		if sim.Addr == "" {
+			continue
+		}
+		url, err := s.serve(sim.Title, sim.Addr, sim.build(sim.Config, log.With("simulator", sim.Name)), log)
 		if err != nil {
 			s.Close()
-			return nil, err
+			return err
 		}
-		*sim.url = url
+		sim.URL = url
 	}
-	return s, nil
+	return nil
 }
 
-// serve starts one more simulator on addr and returns its base URL; Close
-// stops it with the others.
-func (s *simulators) serve(name, addr string, h http.Handler, log *slog.Logger) (string, error) {
+// serve starts one simulator on addr and returns its base URL.
+func (s *simulatorSet) serve(name, addr string, h http.Handler, log *slog.Logger) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("simulator %s: listen on %s: %w", name, addr, err)
@@ -61,11 +110,33 @@ func (s *simulators) serve(name, addr string, h http.Handler, log *slog.Logger) 
 			log.Error("simulator stopped", "simulator", name, "err", err)
 		}
 	}()
-	log.Info("simulator serving", "simulator", name, "soap", url+"/soap", "inspect", url+"/inspect")
+	log.Info("simulator serving", "simulator", name, "url", url, "inspect", url+"/inspect")
 	return url, nil
 }
 
-func (s *simulators) Close() {
+// pointHub sends the hub to the simulators that were started.
+func (s *simulatorSet) pointHub(cfg *serveConfig) {
+	if s.DMS.URL != "" {
+		cfg.DMSURL = s.DMS.URL + "/soap"
+	}
+	if s.EDDR.URL != "" {
+		cfg.EDDRURL = s.EDDR.URL + "/soap"
+	}
+	if s.RegBody.URL != "" {
+		cfg.Recipients.RegBodyURL = s.RegBody.URL + "/soap"
+	}
+	if s.Military.URL != "" {
+		cfg.Recipients.MilitaryURL = s.Military.URL
+	}
+	if s.Voter.URL != "" {
+		cfg.Recipients.VoterURL = s.Voter.URL + "/soap"
+	}
+	if s.Statistics.URL != "" {
+		cfg.Recipients.StatisticsURL = s.Statistics.URL
+	}
+}
+
+func (s *simulatorSet) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, srv := range s.servers {
@@ -75,42 +146,28 @@ func (s *simulators) Close() {
 
 func runSimulate(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
-	dmsAddr := fs.String("dms-listen", "127.0.0.1:8081", "address of the migration service simulator")
-	eddrAddr := fs.String("eddr-listen", "127.0.0.1:8082", "address of the national registry simulator")
-	regbodyAddr := fs.String("regbody-listen", "127.0.0.1:8083", "address of the other registration bodies' simulator (previous_body); empty: none")
-	militaryAddr := fs.String("military-listen", "127.0.0.1:8084", "address of the military enlistment centre's simulator (REST); empty: none")
+	sims := newSimulatorSet(true)
+	sims.register(fs)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	var dmsCfg, eddrCfg, regbodyCfg, militaryCfg upstream.Config
-	dmsCfg.RegisterFlags(fs, "dms-")
-	eddrCfg.RegisterFlags(fs, "eddr-")
-	regbodyCfg.RegisterFlags(fs, "regbody-")
-	militaryCfg.RegisterFlags(fs, "military-")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	for name, c := range map[string]upstream.Config{"dms": dmsCfg, "eddr": eddrCfg, "regbody": regbodyCfg, "military": militaryCfg} {
-		if err := c.Validate(); err != nil {
-			return fmt.Errorf("%s simulator flags: %w", name, err)
-		}
-	}
 	log := newLogger(os.Stderr, *logLevel, false)
-	sims, err := startSimulators(*dmsAddr, *eddrAddr, dmsCfg, eddrCfg, log)
-	if err != nil {
+	if err := sims.start(log); err != nil {
 		return err
 	}
 	defer sims.Close()
-	if *regbodyAddr != "" {
-		rb := regbodysim.New(regbodyCfg, log.With("simulator", "regbody")).Handler()
-		if _, err := sims.serve("registration bodies (previous_body)", *regbodyAddr, rb, log); err != nil {
-			return err
-		}
-	}
-	if *militaryAddr != "" {
-		ms := militarysim.New(militaryCfg, log.With("simulator", "military")).Handler()
-		if _, err := sims.serve("military enlistment centre (military)", *militaryAddr, ms, log); err != nil {
-			return err
-		}
-	}
 	<-ctx.Done()
 	return nil
+}
+
+// inspectURLs lists the started simulators' inspection pages.
+func (s *simulatorSet) inspectURLs() string {
+	var out string
+	for _, sim := range s.all() {
+		if sim.URL != "" {
+			out += fmt.Sprintf("\n    %-9s %s/inspect", sim.Name, sim.URL)
+		}
+	}
+	return out
 }

@@ -658,6 +658,7 @@ func (g *Generator) newPerson() *person {
 	if withRNOKPP {
 		pd.RNOKPP = g.newRNOKPP(birth, male)
 	}
+	pd.MilitaryStatus = militaryStatus(pd, birth, g.today)
 	p := &person{data: pd, last: birth}
 	if len(g.persons) < maxPersons {
 		g.persons = append(g.persons, p)
@@ -665,6 +666,29 @@ func (g *Generator) newPerson() *person {
 		g.persons[g.rng.IntN(len(g.persons))] = p
 	}
 	return p
+}
+
+// militaryStatus puts male citizens of 17 to 60 on the military register
+// (002 §4.2.19.1): conscripts up to 25, then liable for service, one in
+// five of them a reservist. It is a function of the person, not of the
+// random stream, so the data of a seed stays what it was before statuses.
+func militaryStatus(p action.Person, birth, today time.Time) string {
+	if p.Sex != action.SexMale || p.Citizenship != "UKR" {
+		return ""
+	}
+	age := today.Year() - birth.Year()
+	if today.YearDay() < birth.YearDay() {
+		age--
+	}
+	switch {
+	case age < 17 || age > 60:
+		return ""
+	case age <= 25:
+		return action.MilitaryConscript
+	case birth.Day()%5 == 0:
+		return action.MilitaryReservist
+	}
+	return action.MilitaryLiable
 }
 
 // rnokppEpoch: the first five digits of an РНОКПП count days from this date.

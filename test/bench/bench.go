@@ -299,9 +299,14 @@ func (w *world) startReghub(ctx context.Context, db string, extra ...string) (*h
 		pool.Close()
 		return nil, err
 	}
+	rules := filepath.Join(w.tmp, "national-only.yaml")
+	if err := os.WriteFile(rules, []byte(nationalOnlyRules), 0o644); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("write routing rules: %w", err)
+	}
 	args := append([]string{"serve", "--listen", addr, "--database-url", url,
 		"--dms-url", w.dms.URL + "/soap", "--eddr-url", w.eddr.URL + "/soap", "--log-level", "warn",
-		"--audit-key", filepath.Join(w.tmp, "audit.key")}, extra...)
+		"--routing", rules, "--audit-key", filepath.Join(w.tmp, "audit.key")}, extra...)
 	p, err := w.start(db, bin, args...)
 	if err != nil {
 		pool.Close()
@@ -648,4 +653,15 @@ Differences to keep in mind: reghub also keeps per-person FIFO per
 destination, idempotency keys, bearer-token auth, delivery attempts,
 lifecycle events and metrics; the River and watermill contenders do none of
 that (no auth, no idempotency, no ordering), so they do less work per action.
+`
+
+// nationalOnlyRules route every action to the two national systems only:
+// the peers (River, watermill) deliver to those two, so reghub is measured
+// on the same work.
+const nationalOnlyRules = `version: bench
+local_community: UA12060170
+rules:
+  - name: national systems
+    kinds: ["*"]
+    to: [dms, eddr]
 `

@@ -47,6 +47,9 @@ func TestAsyncAcknowledgementIsPolled(t *testing.T) {
 	}
 	for _, a := range all {
 		for _, d := range a.Deliveries {
+			if d.Destination != "dms" && d.Destination != "eddr" {
+				continue // the other recipients answer synchronously
+			}
 			if d.Receipt == "" || d.UpstreamRef == "" {
 				t.Fatalf("async delivery to %s: receipt %q ref %q; want both", d.Destination, d.Receipt, d.UpstreamRef)
 			}

@@ -108,8 +108,13 @@ func checkInvariants(t *testing.T, e *hubtest.Env, acc []accepted, x expect) {
 		for _, m := range ms {
 			states[m.state]++
 		}
-		if len(ms) != 2 || ms["dms"].id == "" || ms["eddr"].id == "" {
-			t.Errorf("action %s has %d messages, want one to dms and one to eddr", s.ID, len(ms))
+		if ms["dms"].id == "" || ms["eddr"].id == "" {
+			t.Errorf("action %s has %d messages, want one to dms and one to eddr among them", s.ID, len(ms))
+		}
+		for d := range ms {
+			if !slices.Contains([]string{"dms", "eddr", "previous_body", "military"}, d) {
+				t.Errorf("action %s has a message to %s, which no routing rule names", s.ID, d)
+			}
 		}
 		switch {
 		case st == "pending":

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,10 +37,15 @@ import (
 	"github.com/reghub/reghub/action"
 	"github.com/reghub/reghub/adapters/postgres"
 	"github.com/reghub/reghub/auth"
+	"github.com/reghub/reghub/routing"
 	"github.com/reghub/reghub/simulators/dmssim"
 	"github.com/reghub/reghub/simulators/eddrsim"
 	"github.com/reghub/reghub/simulators/localregistry"
+	"github.com/reghub/reghub/simulators/militarysim"
+	"github.com/reghub/reghub/simulators/regbodysim"
+	"github.com/reghub/reghub/simulators/statsim"
 	"github.com/reghub/reghub/simulators/upstream"
+	"github.com/reghub/reghub/simulators/votersim"
 	"github.com/reghub/reghub/test/pgtest"
 )
 
@@ -89,6 +95,11 @@ func reapBinDirs() {
 // Opts configures a test's world.
 type Opts struct {
 	DMS, EDDR upstream.Config
+	// RegBody and Military configure the other registration bodies' and
+	// the military enlistment centre's simulators.
+	RegBody, Military upstream.Config
+	// Voter and Statistics configure the monthly sets' recipients.
+	Voter, Statistics upstream.Config
 	// HubArgs are appended to the hub's default flags (later flags win).
 	HubArgs []string
 	// DurableCommits turns synchronous_commit back on for every session of
@@ -100,14 +111,21 @@ type Opts struct {
 
 // Env is one test's world: a fresh database, two simulators, one hub.
 type Env struct {
-	T       *testing.T
-	DBURL   string
-	Pool    *pgxpool.Pool
-	DMS     *httptest.Server
-	EDDR    *httptest.Server
-	Token   string
-	Hub     *Hub
-	HubArgs []string
+	T     *testing.T
+	DBURL string
+	Pool  *pgxpool.Pool
+	DMS   *httptest.Server
+	EDDR  *httptest.Server
+	// RegBody plays every other registration body (routing's
+	// previous_body), Military the enlistment centre.
+	RegBody  *httptest.Server
+	Military *httptest.Server
+	// Voter and Statistics receive the monthly sets.
+	Voter      *httptest.Server
+	Statistics *httptest.Server
+	Token      string
+	Hub        *Hub
+	HubArgs    []string
 	// Addr is where every hub process of the test listens, so that a
 	// client keeps its URL across a restart.
 	Addr string
@@ -142,6 +160,14 @@ func NewEnv(t *testing.T, o Opts) *Env {
 	t.Cleanup(e.DMS.Close)
 	e.EDDR = httptest.NewServer(eddrsim.New(o.EDDR, logger).Handler())
 	t.Cleanup(e.EDDR.Close)
+	e.RegBody = httptest.NewServer(regbodysim.New(o.RegBody, logger).Handler())
+	t.Cleanup(e.RegBody.Close)
+	e.Military = httptest.NewServer(militarysim.New(o.Military, logger).Handler())
+	t.Cleanup(e.Military.Close)
+	e.Voter = httptest.NewServer(votersim.New(o.Voter, logger).Handler())
+	t.Cleanup(e.Voter.Close)
+	e.Statistics = httptest.NewServer(statsim.New(o.Statistics, logger).Handler())
+	t.Cleanup(e.Statistics.Close)
 	tok, err := auth.Register(context.Background(), postgres.New(e.Pool), "registry-test", "Test local registry", auth.RoleRegistry)
 	if err != nil {
 		t.Fatalf("register client: %v", err)
@@ -201,6 +227,10 @@ func (e *Env) StartHub() *Hub {
 		"--database-url", e.DBURL,
 		"--dms-url", e.DMS.URL + "/soap",
 		"--eddr-url", e.EDDR.URL + "/soap",
+		"--regbody-url", e.RegBody.URL + "/soap",
+		"--military-url", e.Military.URL,
+		"--voter-url", e.Voter.URL + "/soap",
+		"--statistics-url", e.Statistics.URL,
 		"--relay-idle-poll", "20ms",
 		"--retry-initial", "50ms",
 		"--retry-max", "500ms",
@@ -208,6 +238,8 @@ func (e *Env) StartHub() *Hub {
 		"--send-timeout", "2s",
 		"--db-max-conns", "8",
 		"--audit-key", e.AuditKey,
+		// A test of the monthly sets turns them on; others count actions.
+		"--monthly-every", "0",
 	}, e.HubArgs...)
 	return e.startProcess(fmt.Sprintf("hub process #%d", e.processes()+1), args, "http://"+e.Addr, "/readyz")
 }
@@ -455,6 +487,10 @@ func PersonKey(p action.Person) string {
 func (e *Env) SubmitMany(n int, seed int64) []Submitted {
 	e.T.Helper()
 	gen := localregistry.NewGenerator(seed, time.Now())
+	rules, err := routing.Default()
+	if err != nil {
+		e.T.Fatalf("routing rules: %v", err)
+	}
 	out := make([]Submitted, 0, n)
 	for i := 0; i < n; i++ {
 		body := gen.NextJSON()
@@ -463,13 +499,16 @@ func (e *Env) SubmitMany(n int, seed int64) []Submitted {
 			e.T.Fatalf("generated body: %v", err)
 		}
 		a := e.Submit(body)
-		if a.Status != "pending" || len(a.Deliveries) != 2 {
-			e.T.Fatalf("accepted action: status %s with %d deliveries, want pending with 2", a.Status, len(a.Deliveries))
-		}
+		want := rules.Route(&sub)
+		var got []action.Destination
 		for _, d := range a.Deliveries {
 			if d.Status != "pending" {
 				e.T.Fatalf("new delivery to %s is %s, want pending", d.Destination, d.Status)
 			}
+			got = append(got, action.Destination(d.Destination))
+		}
+		if a.Status != "pending" || !slices.Equal(got, want) {
+			e.T.Fatalf("accepted %s: status %s with deliveries to %v, want pending with %v (the built-in routing rules)", sub.Kind, a.Status, got, want)
 		}
 		out = append(out, Submitted{ID: a.ID, Reference: a.Reference, Person: PersonKey(sub.Person)})
 	}
