@@ -134,6 +134,9 @@ func runDemo(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		if err := demoRecipients(ctx, h); err != nil {
+			return err
+		}
 		if err := demoQueries(ctx, h, base, creds.Clients[1].Token); err != nil {
 			return err
 		}
