@@ -157,12 +157,12 @@ func TestVoterGoldenSchemaValid(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			bodies := children(t, raw, "Body")
+			bodies := xmltest.EnvelopeChildren(t, raw, "Body")
 			if len(bodies) != 1 {
 				t.Fatalf("want one body element, got %d", len(bodies))
 			}
 			xmltest.Lint(t, xsd, bodies[0])
-			headers := children(t, raw, "Header")
+			headers := xmltest.EnvelopeChildren(t, raw, "Header")
 			if len(headers) < 4 {
 				t.Fatalf("want at least client, service, id, protocolVersion headers, got %d", len(headers))
 			}

@@ -35,6 +35,11 @@ func TestSyncDeliveryCompletesEveryActionOnce(t *testing.T) {
 		}
 		e.CheckExactlyOnceInOrder(name, in, subs)
 	}
+	// Every message the hub sent — to the national systems and to other
+	// registration bodies — against its XSD, with xmllint.
+	if n := e.LintSent(t); n < 2*len(subs) {
+		t.Errorf("validated %d SOAP messages, want at least the %d sent to dms and eddr", n, 2*len(subs))
+	}
 }
 
 func TestAsyncAcknowledgementIsPolled(t *testing.T) {

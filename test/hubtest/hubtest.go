@@ -135,6 +135,9 @@ type Env struct {
 	mu   sync.Mutex
 	logs bytes.Buffer // every hub process's output, in order
 	hubs []*Hub
+	// sent keeps the SOAP requests each SOAP recipient's simulator got,
+	// by destination (LintSent).
+	sent map[string]*sentRecorder
 }
 
 // NewEnv creates the world and starts a hub in it.
@@ -156,15 +159,16 @@ func NewEnv(t *testing.T, o Opts) *Env {
 		e.DBURL = u.String()
 	}
 	e.Pool = OpenPool(t, e.DBURL)
-	e.DMS = httptest.NewServer(dmssim.New(o.DMS, logger).Handler())
+	e.sent = map[string]*sentRecorder{"dms": {}, "eddr": {}, "previous_body": {}, "voter_register": {}}
+	e.DMS = httptest.NewServer(recording(dmssim.New(o.DMS, logger).Handler(), e.sent["dms"]))
 	t.Cleanup(e.DMS.Close)
-	e.EDDR = httptest.NewServer(eddrsim.New(o.EDDR, logger).Handler())
+	e.EDDR = httptest.NewServer(recording(eddrsim.New(o.EDDR, logger).Handler(), e.sent["eddr"]))
 	t.Cleanup(e.EDDR.Close)
-	e.RegBody = httptest.NewServer(regbodysim.New(o.RegBody, logger).Handler())
+	e.RegBody = httptest.NewServer(recording(regbodysim.New(o.RegBody, logger).Handler(), e.sent["previous_body"]))
 	t.Cleanup(e.RegBody.Close)
 	e.Military = httptest.NewServer(militarysim.New(o.Military, logger).Handler())
 	t.Cleanup(e.Military.Close)
-	e.Voter = httptest.NewServer(votersim.New(o.Voter, logger).Handler())
+	e.Voter = httptest.NewServer(recording(votersim.New(o.Voter, logger).Handler(), e.sent["voter_register"]))
 	t.Cleanup(e.Voter.Close)
 	e.Statistics = httptest.NewServer(statsim.New(o.Statistics, logger).Handler())
 	t.Cleanup(e.Statistics.Close)
