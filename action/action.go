@@ -284,6 +284,9 @@ type Action struct {
 	Deliveries     []Delivery
 	// Warnings the guards raised when the action was accepted (guard.go).
 	Warnings []Warning
+	// RoutingVersion is the version of the routing rules that chose the
+	// recipients; empty when the kind table did.
+	RoutingVersion string
 }
 
 // Delivery is the state of one destination's message for an action.

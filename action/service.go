@@ -38,6 +38,9 @@ type NewAction struct {
 	// Guarded: the addresses no injunction may cover, and the warnings
 	// stored with the action (guard.go). Empty without a Guard.
 	Guarded Guarded
+	// RoutingVersion is the version of the rules that chose Messages'
+	// destinations; empty when the kind table did.
+	RoutingVersion string
 }
 
 // NewMessage is one outgoing message; its ID is the X-Road message id and the
@@ -102,6 +105,9 @@ func NewService(store Store, now func() time.Time, accepted func()) *Service {
 // versioned rules).
 type Router interface {
 	Route(s *Submission) []Destination
+	// RulesVersion is stored with every action routed, so that a change of
+	// the rules can be traced in the actions it touched.
+	RulesVersion() string
 }
 
 // SetRouter makes the router, not the kind table, choose each action's
@@ -142,7 +148,7 @@ func (s *Service) Submit(ctx context.Context, clientID, idemKey string, body []b
 	}
 	dests := spec.Destinations
 	if s.router != nil {
-		dests = s.router.Route(sub)
+		dests, na.RoutingVersion = s.router.Route(sub), s.router.RulesVersion()
 	}
 	for _, d := range dests {
 		mid, err := uuid.NewV7()
@@ -175,7 +181,7 @@ func (na NewAction) Accepted() *Action {
 	a := &Action{
 		ID: na.ID, Reference: na.Reference, ClientID: na.ClientID, IdempotencyKey: na.IdempotencyKey,
 		Kind: na.Kind, Status: StatusPending, Body: na.Body, CreatedAt: na.CreatedAt, UpdatedAt: na.CreatedAt,
-		Warnings: na.Guarded.Warnings,
+		Warnings: na.Guarded.Warnings, RoutingVersion: na.RoutingVersion,
 	}
 	for _, m := range na.Messages {
 		due := na.CreatedAt

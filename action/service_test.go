@@ -24,6 +24,7 @@ func (c *captureStore) List(context.Context, ListFilter) (Page, error)  { return
 type routeTo []Destination
 
 func (r routeTo) Route(*Submission) []Destination { return r }
+func (r routeTo) RulesVersion() string            { return "test-rules-7" }
 
 func TestSubmitMessagesFollowTheRouter(t *testing.T) {
 	body, err := json.Marshal(baseSubmission(t))
@@ -31,13 +32,14 @@ func TestSubmitMessagesFollowTheRouter(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name   string
-		router Router
-		want   []Destination
+		name        string
+		router      Router
+		want        []Destination
+		wantVersion string
 	}{
-		{"no router: the kind table", nil, []Destination{DestMigrationService, DestNationalRegistry}},
+		{"no router: the kind table", nil, []Destination{DestMigrationService, DestNationalRegistry}, ""},
 		{"a router's choice, in its order", routeTo{DestNationalRegistry, "military", DestMigrationService},
-			[]Destination{DestNationalRegistry, "military", DestMigrationService}},
+			[]Destination{DestNationalRegistry, "military", DestMigrationService}, "test-rules-7"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := &captureStore{}
@@ -54,6 +56,9 @@ func TestSubmitMessagesFollowTheRouter(t *testing.T) {
 			}
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("messages to %v, want %v", got, tc.want)
+			}
+			if v := st.got[0].RoutingVersion; v != tc.wantVersion {
+				t.Errorf("stored routing version %q, want %q", v, tc.wantVersion)
 			}
 		})
 	}

@@ -189,6 +189,9 @@ func validPrefix(p string) bool {
 	return strings.IndexFunc(p[2:], func(r rune) bool { return r < '0' || r > '9' }) < 0
 }
 
+// RulesVersion is the rules' version, stored with each action they route.
+func (r *Rules) RulesVersion() string { return r.Version }
+
 // Route returns the recipients of a submission, in rule order, each once.
 func (r *Rules) Route(s *action.Submission) []action.Destination {
 	var out []action.Destination

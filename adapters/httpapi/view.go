@@ -19,6 +19,9 @@ type actionView struct {
 	Deliveries   []deliveryView `json:"deliveries"`
 	// Warnings the guards raised at acceptance (001 §2.5.16, §2.5.18).
 	Warnings []action.Warning `json:"warnings"`
+	// RoutingVersion is the version of the routing rules that chose the
+	// deliveries.
+	RoutingVersion string `json:"routing_version,omitempty"`
 }
 
 type deliveryView struct {
@@ -46,7 +49,7 @@ func toView(a *action.Action) actionView {
 	v := actionView{
 		ID: a.ID.String(), Reference: a.Reference, Kind: string(a.Kind), Status: string(a.Status),
 		StatusReason: a.StatusReason, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(), CompletedAt: utc(a.CompletedAt),
-		Deliveries: make([]deliveryView, 0, len(a.Deliveries)), Warnings: a.Warnings,
+		Deliveries: make([]deliveryView, 0, len(a.Deliveries)), Warnings: a.Warnings, RoutingVersion: a.RoutingVersion,
 	}
 	if v.Warnings == nil {
 		v.Warnings = []action.Warning{}

@@ -126,8 +126,8 @@ func queueInsert(b *pgx.Batch, a action.NewAction) {
 	b.Queue(`
 		WITH blocked AS (`+blockedSQL+`
 		), new_action AS (
-			INSERT INTO actions (id, reference, client_id, idempotency_key, body_hash, kind, status, person_key, body, created_at, updated_at, warnings)
-			SELECT $1::uuid, $2::text, $3::text, $4::text, $5::bytea, $6::text, 'pending', $7::text, $8::json, $9::timestamptz, $9::timestamptz, $18::jsonb
+			INSERT INTO actions (id, reference, client_id, idempotency_key, body_hash, kind, status, person_key, body, created_at, updated_at, warnings, routing_version)
+			SELECT $1::uuid, $2::text, $3::text, $4::text, $5::bytea, $6::text, 'pending', $7::text, $8::json, $9::timestamptz, $9::timestamptz, $18::jsonb, $19::text
 			WHERE NOT EXISTS (SELECT 1 FROM blocked)
 			ON CONFLICT (client_id, idempotency_key) DO NOTHING
 			RETURNING id
@@ -144,7 +144,7 @@ func queueInsert(b *pgx.Batch, a action.NewAction) {
 		SELECT EXISTS (SELECT 1 FROM new_action), b.id::text, b.reference, b.court, b.decided_on::text
 		FROM (VALUES (1)) AS one LEFT JOIN blocked b ON true`,
 		a.ID, a.Reference, a.ClientID, a.IdempotencyKey, a.BodyHash, string(a.Kind), a.PersonKey, string(a.Body), a.CreatedAt,
-		msgIDs, dests, g.katottg, g.street, g.building, g.block, g.apartment, g.on, g.warnings)
+		msgIDs, dests, g.katottg, g.street, g.building, g.block, g.apartment, g.on, g.warnings, a.RoutingVersion)
 }
 
 // existing answers a resubmission: the key was used before and nothing was
@@ -173,14 +173,14 @@ func (s *Store) Get(ctx context.Context, id uuid.UUID) (*action.Action, error) {
 	return getAction(ctx, s.pool, id)
 }
 
-const actionColumns = `id, reference, client_id, idempotency_key, kind, status, status_reason, body::text, created_at, updated_at, completed_at, warnings::text`
+const actionColumns = `id, reference, client_id, idempotency_key, kind, status, status_reason, body::text, created_at, updated_at, completed_at, warnings::text, routing_version`
 
 func scanAction(row pgx.Row) (*action.Action, error) {
 	var a action.Action
 	var kind, status, body string
 	var warnings *string
 	if err := row.Scan(&a.ID, &a.Reference, &a.ClientID, &a.IdempotencyKey, &kind, &status, &a.StatusReason, &body,
-		&a.CreatedAt, &a.UpdatedAt, &a.CompletedAt, &warnings); err != nil {
+		&a.CreatedAt, &a.UpdatedAt, &a.CompletedAt, &warnings, &a.RoutingVersion); err != nil {
 		return nil, err
 	}
 	a.Kind, a.Status, a.Body = action.Kind(kind), action.Status(status), []byte(body)
@@ -259,7 +259,7 @@ func (s *Store) List(ctx context.Context, f action.ListFilter) (action.Page, err
 		var kind, status, body string
 		var warnings *string
 		if err := rows.Scan(&seq, &a.ID, &a.Reference, &a.ClientID, &a.IdempotencyKey, &kind, &status, &a.StatusReason, &body,
-			&a.CreatedAt, &a.UpdatedAt, &a.CompletedAt, &warnings); err != nil {
+			&a.CreatedAt, &a.UpdatedAt, &a.CompletedAt, &warnings, &a.RoutingVersion); err != nil {
 			rows.Close()
 			return action.Page{}, fmt.Errorf("scan action: %w", err)
 		}

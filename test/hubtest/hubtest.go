@@ -407,6 +407,9 @@ type ActionView struct {
 	Status       string     `json:"status"`
 	StatusReason string     `json:"status_reason"`
 	Deliveries   []Delivery `json:"deliveries"`
+	// RoutingVersion is the version of the routing rules that chose the
+	// deliveries.
+	RoutingVersion string `json:"routing_version"`
 }
 
 // Submit posts one action and expects it accepted.
@@ -511,8 +514,9 @@ func (e *Env) SubmitMany(n int, seed int64) []Submitted {
 			}
 			got = append(got, action.Destination(d.Destination))
 		}
-		if a.Status != "pending" || !slices.Equal(got, want) {
-			e.T.Fatalf("accepted %s: status %s with deliveries to %v, want pending with %v (the built-in routing rules)", sub.Kind, a.Status, got, want)
+		if a.Status != "pending" || !slices.Equal(got, want) || a.RoutingVersion != rules.Version {
+			e.T.Fatalf("accepted %s: status %s with deliveries to %v by rules %q, want pending with %v by the built-in rules %q",
+				sub.Kind, a.Status, got, a.RoutingVersion, want, rules.Version)
 		}
 		out = append(out, Submitted{ID: a.ID, Reference: a.Reference, Person: PersonKey(sub.Person)})
 	}
