@@ -61,7 +61,7 @@ const (
 var (
 	deliveryStatuses = []action.DeliveryStatus{action.DeliveryDead, action.DeliveryPending, action.DeliveryAwaitingAck,
 		action.DeliveryRejected, action.DeliveryCancelled, action.DeliveryAcknowledged}
-	destinations = []action.Destination{action.DestMigrationService, action.DestNationalRegistry, action.DestWebhook}
+	destinations = ops.Destinations
 )
 
 type session struct {

@@ -199,7 +199,7 @@ type (
 var (
 	deliveryStatuses = []action.DeliveryStatus{action.DeliveryPending, action.DeliveryAwaitingAck, action.DeliveryAcknowledged,
 		action.DeliveryRejected, action.DeliveryDead, action.DeliveryCancelled}
-	destinations = []action.Destination{action.DestMigrationService, action.DestNationalRegistry, action.DestWebhook}
+	destinations = ops.Destinations
 )
 
 // toFilter checks a filter's fields, from a query or a body; where names
