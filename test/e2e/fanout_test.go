@@ -653,6 +653,11 @@ func TestFanOutOfEveryKind(t *testing.T) {
 	if count[toPrev] == 0 || count[toMil] == 0 {
 		t.Errorf("deliveries per recipient %v: the cases must reach every recipient", count)
 	}
+	// Every SOAP message of every kind, to every SOAP recipient, against
+	// its XSD with xmllint.
+	if n := e.LintSent(t); n < count[action.DestMigrationService]+count[action.DestNationalRegistry]+count[toPrev] {
+		t.Errorf("validated %d SOAP messages, want at least the %d sent to dms, eddr and previous_body", n, count[action.DestMigrationService]+count[action.DestNationalRegistry]+count[toPrev])
+	}
 }
 
 func fanDests(a hubtest.ActionView) []action.Destination {
