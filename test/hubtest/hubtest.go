@@ -196,7 +196,11 @@ func (e *Env) cleanup() {
 	}
 	if e.T.Failed() {
 		e.T.Logf("hub log (tail):\n%s", Tail(e.Logs(), 6000))
+		return
 	}
+	// Every test's SOAP messages are checked against their schemas, not
+	// only those of the tests that ask.
+	e.LintSent(e.T)
 }
 
 // Logs returns the output of every hub process of the test so far.

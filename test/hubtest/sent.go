@@ -15,7 +15,7 @@ import (
 
 // maxRecorded bounds the requests a simulator keeps for LintSent: a load
 // test sends thousands, and the first ones show the shapes.
-const maxRecorded = 2000
+const maxRecorded = 500
 
 // sentRecorder keeps the SOAP requests a simulator received.
 type sentRecorder struct {
