@@ -384,73 +384,8 @@ func TestMalformedReply(t *testing.T) {
 	}
 }
 
-// TestAnswersClassified covers answers the simulator does not give.
-func TestAnswersClassified(t *testing.T) {
-	cases := []struct {
-		name      string
-		status    int
-		body      string
-		reply     outbox.Reply
-		class     outbox.ErrorClass
-		permanent bool
-	}{
-		{"created", 201, `{"reference": "MIL-7"}`, outbox.Reply{Kind: outbox.ReplyAcknowledged, Reference: "MIL-7"}, "", false},
-		{"repeat", 200, `{"reference": "MIL-7", "extra": 1}`, outbox.Reply{Kind: outbox.ReplyAcknowledged, Reference: "MIL-7"}, "", false},
-		{"no reference", 201, `{}`, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"reference too long", 201, `{"reference": "` + strings.Repeat("R", 129) + `"}`, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"not JSON", 200, `<html>ok</html>`, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"empty", 200, ``, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"no content", 204, ``, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"accepted", 202, `{"reference": "MIL-7"}`, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"redirect, not followed", 302, ``, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"refused", 422, `{"code": "PERSON_UNKNOWN", "detail": "not on the register"}`,
-			outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: "PERSON_UNKNOWN", Reason: "not on the register"}, "", false},
-		{"refused without a code", 422, `{"detail": "no"}`, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"refused, not JSON", 422, `nope`, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"conflict", 409, `{"code": "IDEMPOTENCY_CONFLICT"}`, outbox.Reply{}, outbox.ClassHTTP4xx, true},
-		{"bad request", 400, `{"code": "INVALID_REQUEST"}`, outbox.Reply{}, outbox.ClassHTTP4xx, true},
-		{"unauthorised", 401, ``, outbox.Reply{}, outbox.ClassHTTP4xx, true},
-		{"not found", 404, `not found`, outbox.Reply{}, outbox.ClassHTTP4xx, true},
-		{"request timeout", 408, ``, outbox.Reply{}, outbox.ClassHTTP4xx, false},
-		{"too many requests", 429, ``, outbox.Reply{}, outbox.ClassHTTP4xx, false},
-		{"internal error", 500, `{"code": "X"}`, outbox.Reply{}, outbox.ClassHTTP5xx, false},
-		{"bad gateway", 502, `<html>proxy</html>`, outbox.Reply{}, outbox.ClassHTTP5xx, false},
-		{"too large", 200, `{"reference": "` + strings.Repeat("R", maxAnswer) + `"}`, outbox.Reply{}, outbox.ClassMalformedReply, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var calls atomic.Int32
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				calls.Add(1)
-				if tc.status == http.StatusFound {
-					w.Header().Set("Location", "/elsewhere")
-				}
-				w.WriteHeader(tc.status)
-				_, _ = io.WriteString(w, tc.body)
-			}))
-			defer srv.Close()
-			reply, err := New(srv.URL, time.Second, testBody).Send(context.Background(), message(submission(nil)))
-			if tc.class == "" {
-				if err != nil || reply != tc.reply {
-					t.Fatalf("got %+v, %v; want %+v", reply, err, tc.reply)
-				}
-			} else {
-				wantError(t, err, tc.class, tc.permanent)
-			}
-			if n := calls.Load(); n != 1 {
-				t.Fatalf("%d requests, want exactly 1: the relay owns retries", n)
-			}
-		})
-	}
-}
-
-func TestTransportErrorsAreTransient(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close() // nothing listens any more
-	_, err := New(url, time.Second, testBody).Send(context.Background(), message(submission(nil)))
-	wantError(t, err, outbox.ClassTransport, false)
-}
+// The answers the simulator does not give, and a refused connection, are
+// classified in adapters/restjson's tests.
 
 // TestUnmappableIsPermanent: a message that cannot become a notice is
 // never sent.

@@ -392,75 +392,8 @@ func TestMalformedReply(t *testing.T) {
 	}
 }
 
-// TestAnswersClassified covers answers the simulator does not give.
-func TestAnswersClassified(t *testing.T) {
-	cases := []struct {
-		name      string
-		status    int
-		body      string
-		reply     outbox.Reply
-		class     outbox.ErrorClass
-		permanent bool
-	}{
-		{"created", 201, `{"reference": "STAT-7"}`, outbox.Reply{Kind: outbox.ReplyAcknowledged, Reference: "STAT-7"}, "", false},
-		{"repeat", 200, `{"reference": "STAT-7", "extra": 1}`, outbox.Reply{Kind: outbox.ReplyAcknowledged, Reference: "STAT-7"}, "", false},
-		{"no reference", 201, `{}`, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"reference too long", 201, `{"reference": "` + strings.Repeat("R", 129) + `"}`, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"not JSON", 200, `<html>ok</html>`, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"empty", 200, ``, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"no content", 204, ``, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"accepted", 202, `{"reference": "STAT-7"}`, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"redirect, not followed", 302, ``, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"small cell", 422, `{"code": "SMALL_CELL", "detail": "cells[0].count is below the suppression threshold"}`,
-			outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: "SMALL_CELL", Reason: "cells[0].count is below the suppression threshold"}, "", false},
-		{"personal data", 422, `{"code": "PERSONAL_DATA_OR_UNKNOWN_FIELD"}`,
-			outbox.Reply{Kind: outbox.ReplyRejected, ReasonCode: "PERSONAL_DATA_OR_UNKNOWN_FIELD"}, "", false},
-		{"refused without a code", 422, `{"detail": "no"}`, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"refused, not JSON", 422, `nope`, outbox.Reply{}, outbox.ClassMalformedReply, false},
-		{"conflict", 409, `{"code": "IDEMPOTENCY_CONFLICT"}`, outbox.Reply{}, outbox.ClassHTTP4xx, true},
-		{"bad request", 400, `{"code": "INVALID_REQUEST"}`, outbox.Reply{}, outbox.ClassHTTP4xx, true},
-		{"unauthorised", 401, ``, outbox.Reply{}, outbox.ClassHTTP4xx, true},
-		{"not found", 404, `not found`, outbox.Reply{}, outbox.ClassHTTP4xx, true},
-		{"request timeout", 408, ``, outbox.Reply{}, outbox.ClassHTTP4xx, false},
-		{"too many requests", 429, ``, outbox.Reply{}, outbox.ClassHTTP4xx, false},
-		{"internal error", 500, `{"code": "X"}`, outbox.Reply{}, outbox.ClassHTTP5xx, false},
-		{"bad gateway", 502, `<html>proxy</html>`, outbox.Reply{}, outbox.ClassHTTP5xx, false},
-		{"too large", 200, `{"reference": "` + strings.Repeat("R", maxAnswer) + `"}`, outbox.Reply{}, outbox.ClassMalformedReply, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var calls atomic.Int32
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				calls.Add(1)
-				if tc.status == http.StatusFound {
-					w.Header().Set("Location", "/elsewhere")
-				}
-				w.WriteHeader(tc.status)
-				_, _ = io.WriteString(w, tc.body)
-			}))
-			defer srv.Close()
-			reply, err := New(srv.URL, time.Second, testBody).Send(context.Background(), message(set(nil)))
-			if tc.class == "" {
-				if err != nil || reply != tc.reply {
-					t.Fatalf("got %+v, %v; want %+v", reply, err, tc.reply)
-				}
-			} else {
-				wantError(t, err, tc.class, tc.permanent)
-			}
-			if n := calls.Load(); n != 1 {
-				t.Fatalf("%d requests, want exactly 1: the relay owns retries", n)
-			}
-		})
-	}
-}
-
-func TestTransportErrorsAreTransient(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	url := srv.URL
-	srv.Close() // nothing listens any more
-	_, err := New(url, time.Second, testBody).Send(context.Background(), message(set(nil)))
-	wantError(t, err, outbox.ClassTransport, false)
-}
+// The answers the simulator does not give, and a refused connection, are
+// classified in adapters/restjson's tests.
 
 // TestUnmappableIsPermanent: a message that cannot become a report — not
 // a set, another kind, a set that would publish a small cell — is never
