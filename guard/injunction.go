@@ -24,8 +24,14 @@ type Injunction struct {
 	Reference string
 	DecidedOn string // YYYY-MM-DD
 	// Address covered: KATOTTG, street, building (and block); with an
-	// apartment, that apartment only, without one the whole building.
+	// apartment, that apartment only, without one the whole building. It
+	// stays as the court wrote it.
 	Address action.Address
+	// Matched is the address as it is matched now: Key(Address) moved on
+	// by every address-directory change since (RenameKey), so that a
+	// street renamed or a building renumbered stays covered under its new
+	// name. Zero: Key(Address).
+	Matched action.AddressKey
 	// In force from ValidFrom to ValidUntil inclusive (YYYY-MM-DD; an empty
 	// ValidUntil: until lifted).
 	ValidFrom  string
@@ -59,11 +65,50 @@ func normal(s string) string {
 	return strings.ToLower(apostrophes.Replace(strings.Join(strings.Fields(s), " ")))
 }
 
+// MatchKey is the key the injunction is matched by: Matched, else
+// Key(Address).
+func (in *Injunction) MatchKey() action.AddressKey {
+	if in.Matched != (action.AddressKey{}) {
+		return in.Matched
+	}
+	return Key(in.Address)
+}
+
+// RenameKey moves a match key on by an address-directory change, as
+// action.AddressChange.Rewrite moves an address: a street renaming renames
+// the street, a renumbering renumbers the building (and block) in the
+// street named; on keys, so spelling variants Key folds match too. It
+// reports whether c covers k.
+func RenameKey(c action.AddressChange, k action.AddressKey) (action.AddressKey, bool) {
+	if c.Previous == nil || c.New == nil || strings.ToUpper(strings.TrimSpace(c.KATOTTG)) != k.KATOTTG {
+		return k, false
+	}
+	p, n := c.Previous, c.New
+	switch c.Type {
+	case action.AddressStreetRenamed:
+		if k.Street != normal(p.Street) {
+			return k, false
+		}
+		k.Street = normal(n.Street)
+	case action.AddressRenumbering:
+		if k.Street != normal(p.Street) || k.Building != normal(p.Building) || (p.Block != "" && k.Block != normal(p.Block)) {
+			return k, false
+		}
+		k.Building = normal(n.Building)
+		if p.Block != "" || n.Block != "" {
+			k.Block = normal(n.Block)
+		}
+	default:
+		return k, false
+	}
+	return k, true
+}
+
 // Covers reports whether the injunction's address covers k: the same
 // building, and the same apartment unless the injunction covers the whole
 // building. It says nothing of dates (ActiveOn).
 func (in *Injunction) Covers(k action.AddressKey) bool {
-	c := Key(in.Address)
+	c := in.MatchKey()
 	return c.KATOTTG == k.KATOTTG && c.Street == k.Street && c.Building == k.Building && c.Block == k.Block &&
 		(c.Apartment == "" || c.Apartment == k.Apartment)
 }

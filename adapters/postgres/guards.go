@@ -179,16 +179,69 @@ func (s *Store) ActionAddress(ctx context.Context, id uuid.UUID) (*action.Addres
 }
 
 const injunctionColumns = `id, court, reference, decided_on::text, katottg, street, building, block, apartment,
-	valid_from::text, valid_until::text, note, created_at, created_by, lifted_at, lifted_by, lift_reason`
+	valid_from::text, valid_until::text, note, created_at, created_by, lifted_at, lifted_by, lift_reason,
+	street_key, building_key, block_key, apartment_key`
 
 func scanInjunction(row pgx.Row) (guard.Injunction, error) {
 	var in guard.Injunction
 	var until *string
 	a := &in.Address
+	m := &in.Matched
 	err := row.Scan(&in.ID, &in.Court, &in.Reference, &in.DecidedOn, &a.KATOTTG, &a.Street, &a.Building, &a.Block, &a.Apartment,
-		&in.ValidFrom, &until, &in.Note, &in.CreatedAt, &in.CreatedBy, &in.LiftedAt, &in.LiftedBy, &in.LiftReason)
+		&in.ValidFrom, &until, &in.Note, &in.CreatedAt, &in.CreatedBy, &in.LiftedAt, &in.LiftedBy, &in.LiftReason,
+		&m.Street, &m.Building, &m.Block, &m.Apartment)
+	m.KATOTTG = a.KATOTTG
 	in.ValidUntil = deref(until)
 	return in, err
+}
+
+// renameInjunctions moves the match keys of the injunctions in force in a
+// community on by a completed directory change (guard.RenameKey), in the
+// transaction that completes it: an injunction on a street keeps covering
+// it under its new name. The address as the court wrote it is kept. The
+// updates are made at once, not queued, so that the next change of the
+// same batch (a renumbering in the street just renamed) sees them.
+func renameInjunctions(ctx context.Context, tx pgx.Tx, c action.AddressChange) error {
+	rows, err := tx.Query(ctx, `
+		SELECT id, katottg, street_key, building_key, block_key, apartment_key FROM injunctions
+		WHERE katottg = $1 AND lifted_at IS NULL FOR UPDATE`, c.KATOTTG)
+	if err != nil {
+		return fmt.Errorf("injunctions under %s: %w", c.KATOTTG, err)
+	}
+	type renamed struct {
+		id  uuid.UUID
+		key action.AddressKey
+	}
+	var todo []renamed
+	for rows.Next() {
+		var r renamed
+		k := &r.key
+		if err := rows.Scan(&r.id, &k.KATOTTG, &k.Street, &k.Building, &k.Block, &k.Apartment); err != nil {
+			rows.Close()
+			return fmt.Errorf("injunctions under %s: %w", c.KATOTTG, err)
+		}
+		if n, ok := guard.RenameKey(c, r.key); ok {
+			r.key = n
+			todo = append(todo, r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("injunctions under %s: %w", c.KATOTTG, err)
+	}
+	for _, r := range todo {
+		// The same ruling already recorded under the new name keeps it; this
+		// one stays on the old (injunctions_once allows one of each).
+		if _, err := tx.Exec(ctx, `
+			UPDATE injunctions i SET street_key = $2, building_key = $3, block_key = $4
+			WHERE i.id = $1 AND NOT EXISTS (
+				SELECT 1 FROM injunctions o
+				WHERE o.id <> i.id AND o.lifted_at IS NULL AND o.reference = i.reference AND o.katottg = i.katottg
+				  AND o.street_key = $2 AND o.building_key = $3 AND o.block_key = $4 AND o.apartment_key = i.apartment_key)`,
+			r.id, r.key.Street, r.key.Building, r.key.Block); err != nil {
+			return fmt.Errorf("rename injunction %s: %w", r.id, err)
+		}
+	}
+	return nil
 }
 
 // AddInjunction implements ops.InjunctionStore.

@@ -435,3 +435,71 @@ func TestGuardOnTheReadModel(t *testing.T) {
 		t.Fatalf("the address of an unknown action: %+v %v", addrOf, err)
 	}
 }
+
+// An injunction follows its street through a renaming and its building
+// through a renumbering: once the directory change completes, actions at
+// the new address are refused, as guard.Blocking over the listed
+// injunctions (their match keys) says too; the court's wording is kept.
+func TestInjunctionFollowsDirectoryChanges(t *testing.T) {
+	b := setup(t)
+	in := b.addInjunction(t, guard.Injunction{Reference: "SYN-7/26", Address: at("вул. Садова", "5", "", ""), ValidFrom: "2026-01-10"})
+	twin := b.addInjunction(t, guard.Injunction{Reference: "SYN-8/26", Address: at("вул. Садова", "9", "", ""), ValidFrom: "2026-01-10"})
+	b.addInjunction(t, guard.Injunction{Reference: "SYN-8/26", Address: at("вул. Вишнева", "9", "", ""), ValidFrom: "2026-01-10"})
+	change := func(typ string, prev, next action.AddressNames) {
+		t.Helper()
+		b.complete(t, action.Submission{Kind: action.KindAddressChange, EffectiveDate: "2026-02-01",
+			AddressChange: &action.AddressChange{Type: typ, KATOTTG: community, Previous: &prev, New: &next}})
+	}
+	probe := func(n int, a action.Address) *action.InjunctionError {
+		t.Helper()
+		g := guarded(fmt.Sprint("unzr:rename-", n), fmt.Sprint("rename-", n), "2026-03-01", a)
+		all, err := b.store.Injunctions(b.ctx, ops.InjunctionFilter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := guard.Blocking(all, g.Guarded.Addresses, "2026-03-01")
+		_, _, _, err = b.store.Insert(b.ctx, g)
+		var refused *action.InjunctionError
+		errors.As(err, &refused)
+		if (want == nil) != (refused == nil) || (want != nil && want.Reference != refused.Reference) {
+			t.Fatalf("%+v: the store refused with %+v, the guard's reference says %+v", a, refused, want)
+		}
+		return refused
+	}
+
+	change(action.AddressStreetRenamed, action.AddressNames{Street: "вул. Садова"}, action.AddressNames{Street: "вул. Вишнева"})
+	if r := probe(1, at("вул. Вишнева", "5", "", "3")); r == nil || r.Reference != in.Reference {
+		t.Fatalf("after the renaming, an action at the renamed street was refused by %+v, want %s", r, in.Reference)
+	}
+	if r := probe(2, at("вул. Садова", "5", "", "3")); r != nil {
+		t.Fatalf("the old street name, which the directory no longer has, is still refused: %+v", r)
+	}
+	change(action.AddressRenumbering, action.AddressNames{Street: "вул. Вишнева", Building: "5"}, action.AddressNames{Street: "вул. Вишнева", Building: "5А"})
+	if r := probe(3, at("вул. Вишнева", "5А", "", "")); r == nil || r.Reference != in.Reference {
+		t.Fatalf("after the renumbering, the new number was refused by %+v, want %s", r, in.Reference)
+	}
+	if r := probe(4, at("вул. Вишнева", "5", "", "")); r != nil {
+		t.Fatalf("the old number is still refused: %+v", r)
+	}
+	all, err := b.store.Injunctions(b.ctx, ops.InjunctionFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range all {
+		switch got.ID {
+		case in.ID:
+			if got.Address.Street != "вул. Садова" || got.Address.Building != "5" || got.Matched.Street != "вул. вишнева" || got.Matched.Building != "5а" {
+				t.Errorf("renamed injunction: address %+v matched %+v; want the court's wording kept and the new keys", got.Address, got.Matched)
+			}
+		case twin.ID:
+			// The same ruling was also recorded under the new name: that
+			// record covers it, this one keeps the old key.
+			if got.Matched.Street != "вул. садова" {
+				t.Errorf("twin injunction moved onto its twin's key: %+v", got.Matched)
+			}
+		}
+	}
+	if r := probe(5, at("вул. Вишнева", "9", "", "")); r == nil || r.Reference != "SYN-8/26" {
+		t.Fatalf("the ruling recorded under the new name no longer refuses: %+v", r)
+	}
+}

@@ -107,9 +107,13 @@ type dirChange struct {
 
 // rewriteAddresses applies completed directory changes (renumbering,
 // renaming; 002 §7.4) to the registrations whose current or previous
-// address they cover, queueing the updates on b.
+// address they cover, and to the match keys of the injunctions in force
+// there, queueing the updates on b.
 func rewriteAddresses(ctx context.Context, tx pgx.Tx, changes []dirChange, b *pgx.Batch) error {
 	for _, dc := range changes {
+		if err := renameInjunctions(ctx, tx, dc.change); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `
 			SELECT person_key, record::text FROM registrations
 			WHERE katottg = $1 OR record->'previous_address'->>'katottg' = $1
