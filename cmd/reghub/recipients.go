@@ -35,15 +35,23 @@ type recipientConfig struct {
 	StatisticsThreshold int
 }
 
+// register adds the flags of serve: where the recipients are, and when the
+// monthly sets are built.
 func (c *recipientConfig) register(fs *flag.FlagSet) {
+	c.registerEndpoints(fs)
+	fs.DurationVar(&c.MonthlyEvery, "monthly-every", time.Hour, "how often to look for a month whose sets (voter register, statistics) are not built yet; 0: never build them here")
+	fs.StringVar(&c.MonthlyTZ, "monthly-tz", "Europe/Kyiv", "time zone (IANA name) in which months begin")
+	fs.IntVar(&c.StatisticsThreshold, "statistics-threshold", monthly.DefaultThreshold, "smallest count the statistics publish; smaller cells are suppressed (at least 5)")
+}
+
+// registerEndpoints adds the flags of where the recipients are, which a
+// delivery worker needs as much as the hub.
+func (c *recipientConfig) registerEndpoints(fs *flag.FlagSet) {
 	fs.StringVar(&c.Routing, "routing", "", "routing rules file (YAML, see routing/rules.yaml) replacing the built-in rules; a bad file stops the start")
 	fs.StringVar(&c.RegBodyURL, "regbody-url", "", "SOAP endpoint that replaces every registration body's endpoint of the routing directory (for a simulator or a single security server); empty: the directory's")
 	fs.StringVar(&c.MilitaryURL, "military-url", "http://127.0.0.1:8084", "base URL of the military enlistment centre's REST API")
 	fs.StringVar(&c.VoterURL, "voter-url", "http://127.0.0.1:8085/soap", "SOAP endpoint of the State Voter Register")
 	fs.StringVar(&c.StatisticsURL, "statistics-url", "http://127.0.0.1:8086", "base URL of the State Statistics Service's REST API")
-	fs.DurationVar(&c.MonthlyEvery, "monthly-every", time.Hour, "how often to look for a month whose sets (voter register, statistics) are not built yet; 0: never build them here")
-	fs.StringVar(&c.MonthlyTZ, "monthly-tz", "Europe/Kyiv", "time zone (IANA name) in which months begin")
-	fs.IntVar(&c.StatisticsThreshold, "statistics-threshold", monthly.DefaultThreshold, "smallest count the statistics publish; smaller cells are suppressed (at least 5)")
 }
 
 // monthlyZone checks the monthly sets' flags and returns their zone.
@@ -90,8 +98,9 @@ func (c recipientConfig) loadRouting() (*routing.Rules, error) {
 }
 
 // addRecipientSenders adds the senders of the recipients beyond the
-// national systems. They send from this process even with --nats-url:
-// the delivery workers carry the national systems' exchanges only.
+// national systems, the same in the hub and in a delivery worker (which
+// then needs the same routing rules: a previous body's endpoint is looked
+// up in their directory when the message is sent).
 func addRecipientSenders(senders map[action.Destination]outbox.Sender, c recipientConfig, rules *routing.Rules,
 	soapCfg soapclient.Config, timeout time.Duration, body mapping.RegistrationBody, log *slog.Logger) {
 	senders[routing.DestPreviousBody] = soapclient.NewRegBodySender(soapCfg, rules, nil)

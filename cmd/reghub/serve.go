@@ -238,6 +238,7 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 		RegistrationBody: mapping.RegistrationBody{Code: cfg.BodyCode, Name: cfg.BodyName},
 	}
 	senders := soapclient.NewSenders(soapCfg, nil)
+	addRecipientSenders(senders, cfg.Recipients, rules, soapCfg, cfg.Relay.SendTimeout, soapCfg.RegistrationBody, log)
 	auditLog := postgres.NewAuditLog(pool, postgres.AuditOptions{})
 	queries := newQueryService(catalogue, calendar, store, audit.Recorder{Log: auditLog}, soapCfg, log)
 	clients := auth.NewCached(store, 5*time.Second)
@@ -261,7 +262,6 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 	}
 	// Webhooks stay here: signing needs the client's secret from the database.
 	senders[action.DestWebhook] = webhook.New(store, cfg.Relay.SendTimeout)
-	addRecipientSenders(senders, cfg.Recipients, rules, soapCfg, cfg.Relay.SendTimeout, soapCfg.RegistrationBody, log)
 	relay := outbox.NewRelay(store, senders, cfg.Relay, log)
 	svc := action.NewService(store, nil, relay.Wake)
 	svc.SetGuard(guard.New(store)) // 001 §2.5.16–2.5.18

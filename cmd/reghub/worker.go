@@ -33,7 +33,13 @@ func runWorker(ctx context.Context, args []string) error {
 	bodyName := fs.String("registration-body-name", "Демонстраційний орган реєстрації", "name of the registration body")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "log as JSON lines")
+	var recipients recipientConfig
+	recipients.registerEndpoints(fs)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	rules, err := recipients.loadRouting()
+	if err != nil {
 		return err
 	}
 	if *concurrency <= 0 {
@@ -42,10 +48,12 @@ func runWorker(ctx context.Context, args []string) error {
 	log := newLogger(os.Stderr, *logLevel, *logJSON)
 	// The same senders, mapping and registration body as the hub: what a
 	// worker sends is exactly what the hub would have sent.
-	senders := soapclient.NewSenders(soapclient.Config{
+	soapCfg := soapclient.Config{
 		DMSURL: *dmsURL, EDDRURL: *eddrURL, Timeout: *sendTimeout,
 		RegistrationBody: mapping.RegistrationBody{Code: *bodyCode, Name: *bodyName},
-	}, nil)
+	}
+	senders := soapclient.NewSenders(soapCfg, nil)
+	addRecipientSenders(senders, recipients, rules, soapCfg, *sendTimeout, soapCfg.RegistrationBody, log)
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {

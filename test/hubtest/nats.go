@@ -94,6 +94,10 @@ func (e *Env) StartWorker(natsURL, name string, extra ...string) *Hub {
 		"--name", name,
 		"--dms-url", e.DMS.URL + "/soap",
 		"--eddr-url", e.EDDR.URL + "/soap",
+		"--regbody-url", e.RegBody.URL + "/soap",
+		"--military-url", e.Military.URL,
+		"--voter-url", e.Voter.URL + "/soap",
+		"--statistics-url", e.Statistics.URL,
 		"--send-timeout", "2s",
 	}, extra...)
 	return e.startProcess("worker "+name, args, "http://"+addr, "/healthz")
