@@ -16,8 +16,9 @@
 // applies nothing: an unreadable body, an unknown field, a value missing or
 // invalid, an Idempotency-Key missing or not the body's message_id.
 //
-// The fault knobs, their order and the control endpoints are those of
-// simulators/upstream: an upstream.Engine admits each notification (outage
+// The Idempotency-Key protocol, the fault knobs, their order and the
+// control endpoints are those of simulators/upstream (IdempotentPost,
+// ControlMux): an upstream.Engine admits each notification (outage
 // — 503 or the connection dropped —, latency, 503, a Server fault as 500, a
 // Client fault as 400, a malformed answer as 200 with JSON cut short, a slow
 // answer after applying) and keeps the configuration; GET/PUT /config and
@@ -35,13 +36,11 @@ package militarysim
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"mime"
 	"net/http"
 	"regexp"
@@ -60,22 +59,19 @@ const Path = "/v1/registrations/notifications"
 const (
 	// CodeRejected: the share of keys Config.RejectionRate refuses (422).
 	CodeRejected = upstream.ReasonSimulated
-	// CodeConflict: the Idempotency-Key came before with another body (409).
-	CodeConflict = "IDEMPOTENCY_CONFLICT"
-	// CodeInvalid: the request's form is wrong (400).
-	CodeInvalid = "INVALID_REQUEST"
 	// CodeKeyMismatch: Idempotency-Key missing or not message_id (400).
-	CodeKeyMismatch = "IDEMPOTENCY_KEY_MISMATCH"
-	// CodeUnsupportedMedia: the body is not application/json (415).
-	CodeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE"
-	// CodeTooLarge: the body exceeds maxBody (413).
-	CodeTooLarge = "REQUEST_TOO_LARGE"
-	// CodeUnavailable: an outage or an injected 503.
-	CodeUnavailable = "UNAVAILABLE"
-	// CodeInternal: an injected Server fault (500).
-	CodeInternal = "INTERNAL_ERROR"
-	// CodeInjectedClient: an injected Client fault (400).
-	CodeInjectedClient = "INJECTED_CLIENT_FAULT"
+	CodeKeyMismatch = upstream.ProblemKeyMismatch
+	// The codes of upstream.IdempotentPost's answers: a conflict (409), a
+	// form wrong (400), not JSON (415), a body over maxBody (413), an
+	// outage or injected 503, injected Server (500) and Client (400)
+	// faults.
+	CodeConflict         = upstream.ProblemConflict
+	CodeInvalid          = upstream.ProblemInvalid
+	CodeUnsupportedMedia = upstream.ProblemUnsupportedMedia
+	CodeTooLarge         = upstream.ProblemTooLarge
+	CodeUnavailable      = upstream.ProblemUnavailable
+	CodeInternal         = upstream.ProblemInternal
+	CodeInjectedClient   = upstream.ProblemInjectedClient
 )
 
 // maxBody bounds a notification.
@@ -88,23 +84,13 @@ type Server struct {
 	logger  *slog.Logger
 	now     func() time.Time
 
-	mu            sync.Mutex
-	seq           uint64
-	applied       []Entry
-	rejected      []Entry
-	answers       map[string]*answer
-	duplicates    int
-	dupsByMessage map[string]int
-	conflicts     int
-}
-
-// answer is the first answer to an Idempotency-Key, repeated to every
-// resend of the same body.
-type answer struct {
-	digest [sha256.Size]byte
-	// status is the first answer's: 201 (a resend hears 200) or 422.
-	status int
-	body   []byte
+	mu       sync.Mutex
+	seq      uint64
+	applied  []Entry
+	rejected []Entry
+	// answers keeps the first answer (201 or 422) to every
+	// Idempotency-Key.
+	answers upstream.RESTAnswers
 }
 
 // New returns a simulated centre with the given knobs. It panics on an
@@ -115,14 +101,11 @@ func New(cfg upstream.Config, logger *slog.Logger) *Server {
 	}
 	s := &Server{engine: upstream.NewEngine("MIL", cfg, logger), logger: logger.With("simulator", "military"), now: time.Now}
 	s.reset()
-	inner := upstream.NewHandler(s.engine, upstream.Service{Name: "military"}, logger)
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+Path, s.serveNotify)
-	mux.HandleFunc("GET /inspect", s.serveInspect)
-	mux.HandleFunc("POST /reset", s.serveReset)
-	mux.Handle("GET /config", inner)
-	mux.Handle("PUT /config", inner)
-	mux.Handle("GET /healthz", inner)
+	mux := upstream.ControlMux(upstream.NewHandler(s.engine, upstream.Service{Name: "military"}, logger), s.Inspect, s.Reset, s.logger)
+	mux.Handle("POST "+Path, &upstream.IdempotentPost[*notice]{
+		Engine: s.engine, Logger: s.logger, Mu: &s.mu, Answers: &s.answers, MaxBody: maxBody,
+		RefPrefix: "MIL-", KeyAttr: "message_id", Decode: decode, Decide: s.decide,
+	})
 	s.handler = mux
 	return s
 }
@@ -186,9 +169,9 @@ func (s *Server) Inspect() Inspection {
 		AppliedCount:        len(s.applied),
 		Rejected:            append([]Entry{}, s.rejected...),
 		RejectedCount:       len(s.rejected),
-		Duplicates:          s.duplicates,
-		DuplicatesByMessage: maps.Clone(s.dupsByMessage),
-		Conflicts:           s.conflicts,
+		Duplicates:          s.answers.Duplicates(),
+		DuplicatesByMessage: s.answers.DuplicatesByKey(),
+		Conflicts:           s.answers.Conflicts(),
 		Faults:              e.Faults,
 		Requests:            e.Requests,
 		ProtocolErrors:      e.ProtocolErrors,
@@ -208,133 +191,26 @@ func (s *Server) Reset() {
 func (s *Server) reset() {
 	s.seq = 0
 	s.applied, s.rejected = nil, nil
-	s.answers = map[string]*answer{}
-	s.duplicates, s.conflicts = 0, 0
-	s.dupsByMessage = map[string]int{}
+	s.answers.Reset()
 }
 
-// problem is the body of every refusal.
-type problem struct {
-	Code   string `json:"code"`
-	Detail string `json:"detail,omitempty"`
-}
-
-type acknowledgement struct {
-	Reference string `json:"reference"`
-}
-
-// serveNotify checks, in this order: the body is read; the engine admits
-// the request (outage, latency, injected 503 / Server fault / Client fault
-// / malformed answer); the request's form; the key's earlier answer (a
-// duplicate or a conflict); then the notification is decided — refused by
-// the rejection rate, or applied. A malformed answer after applying and a
-// slow answer come last.
-func (s *Server) serveNotify(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		s.engine.ProtocolError()
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeProblem(w, http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("the body exceeds %d bytes", maxBody))
-			return
-		}
-		writeProblem(w, http.StatusBadRequest, CodeInvalid, "the body could not be read")
-		return
-	}
-
-	adm, err := s.engine.Admit(ctx)
-	if err != nil {
-		s.logger.Debug("client gone during latency; nothing applied", "err", err)
-		return
-	}
-	switch adm.Fault {
-	case upstream.FaultOutage:
-		if adm.CloseConn {
-			// The server closes the connection without an answer.
-			panic(http.ErrAbortHandler)
-		}
-		w.Header().Set("Retry-After", "1")
-		writeProblem(w, http.StatusServiceUnavailable, CodeUnavailable, "simulated outage")
-		return
-	case upstream.FaultError:
-		writeProblem(w, http.StatusServiceUnavailable, CodeUnavailable, "injected")
-		return
-	case upstream.FaultServer:
-		writeProblem(w, http.StatusInternalServerError, CodeInternal, "injected server fault")
-		return
-	case upstream.FaultClient:
-		writeProblem(w, http.StatusBadRequest, CodeInjectedClient, "injected client fault")
-		return
-	case upstream.FaultMalformed:
-		if !adm.Apply {
-			writeMalformed(w, nil)
-			return
-		}
-	}
-
-	n, status, code, detail := decode(r, data)
-	if status != 0 {
-		s.engine.ProtocolError()
-		s.logger.Debug("request refused", "status", status, "code", code, "detail", detail)
-		writeProblem(w, status, code, detail)
-		return
-	}
-
-	status, body := s.decide(n, digest(data))
-	if adm.Fault == upstream.FaultMalformed {
-		writeMalformed(w, body)
-		return
-	}
-	if adm.Slow > 0 {
-		if err := upstream.Sleep(ctx, adm.Slow); err != nil {
-			s.logger.Debug("client gone before the slow answer", "message_id", n.MessageID)
-			return
-		}
-	}
-	writeBody(w, status, body)
-}
-
-// decide answers a well-formed notification: the key's earlier answer, a
-// conflict, or a new decision, kept for the key's resends.
-func (s *Server) decide(n *notice, d [sha256.Size]byte) (int, []byte) {
-	cfg := s.engine.Config()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if prev, ok := s.answers[n.MessageID]; ok {
-		if prev.digest != d {
-			s.conflicts++
-			s.logger.Debug("conflict", "message_id", n.MessageID)
-			return http.StatusConflict, mustJSON(problem{Code: CodeConflict,
-				Detail: "the Idempotency-Key was used before with a different body"})
-		}
-		s.duplicates++
-		s.dupsByMessage[n.MessageID]++
-		s.logger.Debug("duplicate", "message_id", n.MessageID, "count", s.dupsByMessage[n.MessageID])
-		if prev.status == http.StatusCreated {
-			return http.StatusOK, prev.body
-		}
-		return prev.status, prev.body
-	}
-
+// decide answers a notification whose Idempotency-Key is new, with s.mu
+// held: refused by the rejection rate (422), or applied (201).
+func (s *Server) decide(n *notice, cfg upstream.Config) (int, []byte) {
 	e := Entry{MessageID: n.MessageID, Person: n.Person.key(), Kind: n.Kind, ActionReference: n.ActionReference,
 		RegistrationBody: n.RegistrationBody.Code, ReceivedAt: s.now()}
-	a := &answer{digest: d}
 	if upstream.RejectByHash(cfg.Seed, n.MessageID, cfg.RejectionRate) {
 		e.RejectionCode = CodeRejected
 		e.RejectionDetail = "rejected by the simulator's rejection rate (the person is unknown to the centre)"
-		a.status, a.body = http.StatusUnprocessableEntity, mustJSON(problem{Code: e.RejectionCode, Detail: e.RejectionDetail})
 		s.rejected = append(s.rejected, e)
 		s.logger.Debug("rejected", "message_id", n.MessageID, "reason", e.RejectionCode)
-	} else {
-		s.seq++
-		e.Seq, e.Reference = s.seq, fmt.Sprintf("MIL-%08d", s.seq)
-		a.status, a.body = http.StatusCreated, mustJSON(acknowledgement{Reference: e.Reference})
-		s.applied = append(s.applied, e)
-		s.logger.Debug("applied", "message_id", n.MessageID, "kind", n.Kind, "reference", e.Reference)
+		return http.StatusUnprocessableEntity, upstream.ProblemJSON(e.RejectionCode, e.RejectionDetail)
 	}
-	s.answers[n.MessageID] = a
-	return a.status, a.body
+	s.seq++
+	e.Seq, e.Reference = s.seq, fmt.Sprintf("MIL-%08d", s.seq)
+	s.applied = append(s.applied, e)
+	s.logger.Debug("applied", "message_id", n.MessageID, "kind", n.Kind, "reference", e.Reference)
+	return http.StatusCreated, upstream.ReferenceJSON(e.Reference)
 }
 
 // notice is the contract's request body as the centre reads it; unknown
@@ -349,6 +225,10 @@ type notice struct {
 	PreviousAddress  *address          `json:"previous_address"`
 	RegistrationBody *registrationBody `json:"registration_body"`
 }
+
+// IdempotencyKey is the notification's message_id, the Idempotency-Key
+// decode checked.
+func (n *notice) IdempotencyKey() string { return n.MessageID }
 
 type person struct {
 	UNZR                       string `json:"unzr"`
@@ -469,66 +349,9 @@ func isDate(s string) bool {
 	return err == nil
 }
 
-// digest is the SHA-256 of the body's canonical JSON (object keys sorted,
-// no insignificant white space), so that a resend encoded differently is
-// still the same body. The body was decoded once already.
-func digest(data []byte) [sha256.Size]byte {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return sha256.Sum256(data)
-	}
-	return sha256.Sum256(mustJSON(v))
-}
-
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("militarysim: encode %T: %v", v, err))
-	}
-	return b
-}
-
-func writeProblem(w http.ResponseWriter, status int, code, detail string) {
-	writeBody(w, status, mustJSON(problem{Code: code, Detail: detail}))
-}
-
-func writeBody(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-// writeMalformed answers 200 with JSON cut short: the first half of the
-// real answer if there is one.
-func writeMalformed(w http.ResponseWriter, body []byte) {
-	if len(body) == 0 {
-		body = []byte(`{"reference": "MIL-`)
-	} else {
-		body = body[:len(body)/2]
-	}
-	writeBody(w, http.StatusOK, body)
-}
-
-func (s *Server) serveInspect(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(s.Inspect())
-}
-
-func (s *Server) serveReset(w http.ResponseWriter, _ *http.Request) {
-	s.Reset()
-	s.logger.Info("reset")
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // Inspect fetches GET baseURL/inspect from a running simulator. The
 // engine's clients upstream.SetConfig, upstream.GetConfig and
 // upstream.Reset work on it as on the other simulators.
 func Inspect(ctx context.Context, baseURL string) (Inspection, error) {
-	var in Inspection
-	err := upstream.FetchJSON(ctx, baseURL, "/inspect", &in)
-	return in, err
+	return upstream.FetchInspection[Inspection](ctx, baseURL)
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -92,13 +91,17 @@ func TestAppliedInOrderOnce(t *testing.T) {
 		}
 	}
 	// A resend of the second, with the keys of its body in another order
-	// and other white space: the same body.
+	// and other white space: the same body. The first of another person: a
+	// conflict.
 	if a := post(t, url, ids[1], json.RawMessage(reorder(t, notice(ids[1], 1, kinds[1])))); a.status != 200 || a.ref != "MIL-00000002" {
 		t.Fatalf("resend: %+v, want 200 MIL-00000002", a)
 	}
+	if a := post(t, url, ids[0], notice(ids[0], 2, kinds[0])); a.status != 409 || a.code != militarysim.CodeConflict {
+		t.Fatalf("other body under the key: %+v, want 409 %s", a, militarysim.CodeConflict)
+	}
 	in := inspect(t, url)
-	if in.AppliedCount != 3 || in.Duplicates != 1 || in.DuplicatesByMessage[ids[1]] != 1 || in.Requests != 4 {
-		t.Fatalf("applied %d, duplicates %d %v, requests %d", in.AppliedCount, in.Duplicates, in.DuplicatesByMessage, in.Requests)
+	if in.AppliedCount != 3 || in.Duplicates != 1 || in.DuplicatesByMessage[ids[1]] != 1 || in.Conflicts != 1 || in.Requests != 5 {
+		t.Fatalf("applied %d, duplicates %d %v, conflicts %d, requests %d", in.AppliedCount, in.Duplicates, in.DuplicatesByMessage, in.Conflicts, in.Requests)
 	}
 	for i, e := range in.Applied {
 		if e.Seq != uint64(i+1) || e.MessageID != ids[i] || e.Kind != kinds[i] || e.Person != "19880412-00001" {
@@ -128,82 +131,41 @@ func reorder(t *testing.T, v map[string]any) []byte {
 	return []byte(b.String())
 }
 
-func TestConflict(t *testing.T) {
-	url := start(t, upstream.Config{})
-	id := uuid.NewString()
-	post(t, url, id, notice(id, 1, "residence.declare"))
-	other := notice(id, 2, "residence.declare")
-	if a := post(t, url, id, other); a.status != 409 || a.code != militarysim.CodeConflict {
-		t.Fatalf("other body under the key: %+v, want 409 %s", a, militarysim.CodeConflict)
-	}
-	if in := inspect(t, url); in.AppliedCount != 1 || in.Conflicts != 1 || in.Duplicates != 0 {
-		t.Fatalf("applied %d, conflicts %d, duplicates %d", in.AppliedCount, in.Conflicts, in.Duplicates)
-	}
-}
-
-// TestConcurrentResends: one key sent at once from many clients is applied
-// once, and every client hears the same reference.
-func TestConcurrentResends(t *testing.T) {
-	url := start(t, upstream.Config{})
-	id := uuid.NewString()
-	n := notice(id, 1, "residence.register")
-	var wg sync.WaitGroup
-	answers := make([]answer, 16)
-	for i := range answers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			answers[i] = post(t, url, id, n)
-		}()
-	}
-	wg.Wait()
-	created := 0
-	for _, a := range answers {
-		if a.ref != "MIL-00000001" {
-			t.Fatalf("answer %+v", a)
-		}
-		if a.status == 201 {
-			created++
-		}
-	}
-	if created != 1 {
-		t.Fatalf("%d answers 201, want 1", created)
-	}
-	if in := inspect(t, url); in.AppliedCount != 1 || in.Duplicates != 15 {
-		t.Fatalf("applied %d, duplicates %d", in.AppliedCount, in.Duplicates)
-	}
-}
-
-// TestRejectionRate: the refusal is decided by the key, the same for every
-// resend and for a fresh simulator with the same seed.
+// TestRejectionRate: the refusal is decided by the key, by
+// upstream.RejectByHash (the same for a fresh simulator with the same
+// seed), and kept for every resend.
 func TestRejectionRate(t *testing.T) {
-	cfg := upstream.Config{RejectionRate: 0.5, Seed: 42}
-	first, second := start(t, cfg), start(t, cfg)
+	url := start(t, upstream.Config{RejectionRate: 0.5, Seed: 42})
 	rejected := 0
 	for i := range 40 {
 		id := uuid.NewSHA1(uuid.NameSpaceOID, fmt.Appendf(nil, "military-%d", i)).String()
-		a := post(t, first, id, notice(id, i, "residence.declare"))
-		if b := post(t, first, id, notice(id, i, "residence.declare")); b.code != a.code || b.ref != a.ref || (b.status == 422) != (a.status == 422) {
+		a := post(t, url, id, notice(id, i, "residence.declare"))
+		if b := post(t, url, id, notice(id, i, "residence.declare")); b.code != a.code || b.ref != a.ref || (b.status == 422) != (a.status == 422) {
 			t.Fatalf("resend of %s: %+v, first %+v", id, b, a)
 		}
-		if c := post(t, second, id, notice(id, i, "residence.declare")); c.status != a.status {
-			t.Fatalf("%s: %d here, %d on the other simulator", id, a.status, c.status)
-		}
-		switch {
-		case a.status == 422 && a.code == militarysim.CodeRejected:
+		switch reject := upstream.RejectByHash(42, id, 0.5); {
+		case reject && a.status == 422 && a.code == militarysim.CodeRejected:
 			rejected++
-		case a.status != 201:
-			t.Fatalf("answer %+v", a)
+		case reject || a.status != 201:
+			t.Fatalf("%s, rejected by the hash %t: answer %+v", id, reject, a)
 		}
 	}
 	if rejected == 0 || rejected == 40 {
 		t.Fatalf("%d of 40 rejected at rate 0.5", rejected)
 	}
-	if in := inspect(t, first); in.RejectedCount != rejected || in.AppliedCount != 40-rejected {
-		t.Fatalf("rejected %d, applied %d; want %d and %d", in.RejectedCount, in.AppliedCount, rejected, 40-rejected)
+	in := inspect(t, url)
+	if in.RejectedCount != rejected || in.AppliedCount != 40-rejected || in.Duplicates != 40 {
+		t.Fatalf("rejected %d, applied %d, duplicates %d; want %d, %d, 40", in.RejectedCount, in.AppliedCount, in.Duplicates, rejected, 40-rejected)
+	}
+	for _, e := range in.Rejected {
+		if e.RejectionCode != militarysim.CodeRejected || e.RejectionDetail == "" || e.Person == "" || e.Seq != 0 || e.Reference != "" {
+			t.Fatalf("rejected entry %+v", e)
+		}
 	}
 }
 
+// TestControlEndpoints: the engine's /config and /healthz, this
+// simulator's /inspect and /reset (upstream.ControlMux); no SOAP endpoint.
 func TestControlEndpoints(t *testing.T) {
 	url := start(t, upstream.Config{})
 	ctx := context.Background()
@@ -213,17 +175,13 @@ func TestControlEndpoints(t *testing.T) {
 	if err := upstream.SetConfig(ctx, url, upstream.Config{ErrorRate: 1, Seed: 7}); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := upstream.GetConfig(ctx, url)
-	if err != nil || cfg.ErrorRate != 1 || cfg.Seed != 7 {
-		t.Fatalf("config %+v, %v", cfg, err)
-	}
 	other := uuid.NewString()
 	if a := post(t, url, other, notice(other, 2, "residence.declare")); a.status != 503 || a.code != militarysim.CodeUnavailable {
 		t.Fatalf("with error rate 1: %+v", a)
 	}
 	in := inspect(t, url)
-	if in.Faults["error"] != 1 || in.Config.ErrorRate != 1 || in.AppliedCount != 1 {
-		t.Fatalf("faults %v, config %+v, applied %d", in.Faults, in.Config, in.AppliedCount)
+	if in.Faults["error"] != 1 || in.Config.ErrorRate != 1 || in.AppliedCount != 1 || in.Service != "military" {
+		t.Fatalf("faults %v, config %+v, applied %d, service %q", in.Faults, in.Config, in.AppliedCount, in.Service)
 	}
 
 	if err := upstream.Reset(ctx, url); err != nil {
@@ -241,31 +199,11 @@ func TestControlEndpoints(t *testing.T) {
 		t.Fatalf("after reset: %+v", a)
 	}
 
-	resp, err := http.Get(url + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var h struct {
-		Status, Service string
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil || h.Status != "ok" || h.Service != "military" {
+	var h struct{ Status, Service string }
+	if err := upstream.FetchJSON(ctx, url, "/healthz", &h); err != nil || h.Status != "ok" || h.Service != "military" {
 		t.Fatalf("healthz %+v, %v", h, err)
 	}
-	// The centre has no SOAP endpoint.
-	resp, err = http.Post(url+"/soap", "text/xml", strings.NewReader("<x/>"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("POST /soap: %d, want 404", resp.StatusCode)
-	}
-}
-
-func TestInvalidConfigRefused(t *testing.T) {
-	url := start(t, upstream.Config{})
-	if err := upstream.SetConfig(context.Background(), url, upstream.Config{ErrorRate: 2}); err == nil {
-		t.Fatal("error rate 2 accepted")
+	if code, _, err := upstream.PostRaw(ctx, url+"/soap", "", []byte("<x/>")); err != nil || code != http.StatusNotFound {
+		t.Fatalf("POST /soap: %d, %v; want 404", code, err)
 	}
 }

@@ -16,8 +16,9 @@
 // service's member code (and, from upstream.NewHandler, a bad envelope,
 // X-Road id or protocolVersion, unknown operation or SOAPAction).
 //
-// The fault knobs, their order and the control endpoints are those of
-// simulators/upstream: an upstream.Engine admits each request (outage,
+// The answers kept per X-Road id, the fault knobs, their order and the
+// control endpoints are those of simulators/upstream (SOAPAnswers,
+// ControlMux): an upstream.Engine admits each request (outage,
 // latency, 503, Server and Client faults, malformed and slow answers) and
 // keeps the configuration; GET/PUT /config, GET /healthz are the engine's.
 // Its per-person state machine does not fit notices (a body is told of
@@ -30,13 +31,10 @@ package regbodysim
 
 import (
 	"context"
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -67,19 +65,12 @@ type Server struct {
 	logger  *slog.Logger
 	now     func() time.Time
 
-	mu            sync.Mutex
-	seq           uint64
-	notices       []Entry
-	rejected      []Entry
-	answers       map[string]*answer
-	duplicates    int
-	dupsByMessage map[string]int
-}
-
-// answer is the first answer to a message id, repeated to every resend.
-type answer struct {
-	res  *regbody.NotifyResponse
-	body []byte
+	mu       sync.Mutex
+	seq      uint64
+	notices  []Entry
+	rejected []Entry
+	// answers keeps the first answer to every message id.
+	answers upstream.SOAPAnswers
 }
 
 // New returns the simulated registration bodies with the given knobs. It
@@ -102,9 +93,7 @@ func New(cfg upstream.Config, logger *slog.Logger) *Server {
 			Serve:   s.notify,
 		}},
 	}, logger)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /inspect", s.serveInspect)
-	mux.HandleFunc("POST /reset", s.serveReset)
+	mux := upstream.ControlMux(inner, s.Inspect, s.Reset, s.logger)
 	mux.Handle("/", inner)
 	s.handler = mux
 	return s
@@ -177,8 +166,8 @@ func (s *Server) Inspect() Inspection {
 		ByBody:              map[string]int{},
 		Rejected:            append([]Entry{}, s.rejected...),
 		RejectedCount:       len(s.rejected),
-		Duplicates:          s.duplicates,
-		DuplicatesByMessage: maps.Clone(s.dupsByMessage),
+		Duplicates:          s.answers.Duplicates(),
+		DuplicatesByMessage: s.answers.DuplicatesByKey(),
 		Faults:              e.Faults,
 		Requests:            e.Requests,
 		ProtocolErrors:      e.ProtocolErrors,
@@ -202,9 +191,7 @@ func (s *Server) Reset() {
 func (s *Server) reset() {
 	s.seq = 0
 	s.notices, s.rejected = nil, nil
-	s.answers = map[string]*answer{}
-	s.duplicates = 0
-	s.dupsByMessage = map[string]int{}
+	s.answers.Reset()
 }
 
 func (s *Server) notify(_ context.Context, call *upstream.Call) ([]byte, error) {
@@ -220,25 +207,16 @@ func (s *Server) notify(_ context.Context, call *upstream.Call) ([]byte, error) 
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if prev, ok := s.answers[h.ID]; ok {
-		s.duplicates++
-		s.dupsByMessage[h.ID]++
-		s.logger.Debug("duplicate", "message_id", h.ID, "count", s.dupsByMessage[h.ID])
-		if prev.body == nil {
-			return call.Respond(prev.res)
-		}
-		return prev.body, nil
-	}
+	return s.answers.Answer(call, s.logger, func() any { return s.decide(h, req, cfg) })
+}
 
+// decide answers a notice whose message id is new, with s.mu held:
+// rejected (INVALID_REQUEST, or by the rejection rate), or acknowledged.
+func (s *Server) decide(h xroad.Headers, req *regbody.NotifyRequest, cfg upstream.Config) *regbody.NotifyResponse {
 	e, missing := entry(h, req, s.now())
 	result := regbody.ResultAcknowledged
 	res := &regbody.NotifyResponse{NoticeId: h.ID, Result: &result}
-	switch {
-	case len(missing) > 0:
-		e.RejectionCode, e.RejectionReason = ReasonInvalidRequest, "missing or invalid: "+strings.Join(missing, ", ")
-	case upstream.RejectByHash(cfg.Seed, h.ID, cfg.RejectionRate):
-		e.RejectionCode, e.RejectionReason = ReasonSimulated, "rejected by the simulator's rejection rate"
-	}
+	e.RejectionCode, e.RejectionReason = upstream.Refusal(cfg, h.ID, missing)
 	if e.RejectionCode != "" {
 		result = regbody.ResultRejected
 		res.RejectionCode, res.RejectionReason = e.RejectionCode, e.RejectionReason
@@ -251,16 +229,7 @@ func (s *Server) notify(_ context.Context, call *upstream.Call) ([]byte, error) 
 		s.notices = append(s.notices, e)
 		s.logger.Debug("acknowledged", "message_id", h.ID, "body", e.Body, "kind", e.Kind, "record", e.RecordReference)
 	}
-	// The answer is kept before it is rendered, so that a resend is a
-	// duplicate even if rendering failed.
-	a := &answer{res: res}
-	s.answers[h.ID] = a
-	body, err := call.Respond(res)
-	if err != nil {
-		return nil, err
-	}
-	a.body = body
-	return body, nil
+	return res
 }
 
 // entry records a notice and lists the values the schema requires that it
@@ -321,24 +290,9 @@ func str[T ~string](p *T) string {
 	return string(*p)
 }
 
-func (s *Server) serveInspect(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(s.Inspect())
-}
-
-func (s *Server) serveReset(w http.ResponseWriter, _ *http.Request) {
-	s.Reset()
-	s.logger.Info("reset")
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // Inspect fetches GET baseURL/inspect from a running simulator. The
 // engine's clients upstream.SetConfig, upstream.GetConfig and
 // upstream.Reset work on it as on the other simulators.
 func Inspect(ctx context.Context, baseURL string) (Inspection, error) {
-	var in Inspection
-	err := upstream.FetchJSON(ctx, baseURL, "/inspect", &in)
-	return in, err
+	return upstream.FetchInspection[Inspection](ctx, baseURL)
 }

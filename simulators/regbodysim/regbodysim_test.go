@@ -3,7 +3,6 @@ package regbodysim_test
 import (
 	"bytes"
 	"encoding/xml"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -53,37 +52,24 @@ func notice(id, body string) *regbody.NotifyRequest {
 	}
 }
 
-// post sends the envelope of req under h and returns the status and body.
+// post sends the envelope of req under h, with no SOAPAction, and returns
+// the status and body.
 func post(t *testing.T, base string, h xroad.Headers, req any) (int, []byte) {
 	t.Helper()
-	env, err := upstream.MarshalEnvelope(&h, req)
+	code, b, err := upstream.PostSOAP(t.Context(), base+"/soap", "", h, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := http.Post(base+"/soap", "text/xml; charset=utf-8", bytes.NewReader(env))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.StatusCode, b
+	return code, b
 }
 
 func decodeResponse(t *testing.T, b []byte) *regbody.NotifyResponse {
 	t.Helper()
-	env, err := upstream.DecodeEnvelope(b, func(n xml.Name) any {
-		if n.Local == "NotifyResponse" {
-			return new(regbody.NotifyResponse)
-		}
-		return nil
-	})
-	if err != nil || env.Body == nil {
+	res, err := upstream.DecodeAnswer[regbody.NotifyResponse](b)
+	if err != nil {
 		t.Fatalf("decode %s: %v", b, err)
 	}
-	return env.Body.(*regbody.NotifyResponse)
+	return res
 }
 
 func inspect(t *testing.T, base string) regbodysim.Inspection {
@@ -177,7 +163,8 @@ func TestFormFaults(t *testing.T) {
 }
 
 // TestControlEndpoints: /config is the engine's, /reset forgets the
-// notices and the engine's counters and keeps the configuration.
+// notices and the engine's counters and keeps the configuration
+// (upstream.ControlMux).
 func TestControlEndpoints(t *testing.T) {
 	base := start(t)
 	post(t, base, headers("msg-1", "SYN-RB-1202"), notice("msg-1", "SYN-RB-1202"))
@@ -195,12 +182,8 @@ func TestControlEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	in = inspect(t, base)
-	if in.NoticeCount != 0 || in.Requests != 0 || len(in.Faults) != 0 || in.Config.ErrorRate != 1 {
+	if in.NoticeCount != 0 || in.Requests != 0 || len(in.Faults) != 0 || in.Config.ErrorRate != 1 || in.Config.Seed != 7 {
 		t.Errorf("after reset: %+v", in)
-	}
-	cfg, err := upstream.GetConfig(t.Context(), base)
-	if err != nil || cfg.Seed != 7 {
-		t.Errorf("config %+v, %v", cfg, err)
 	}
 	// After a reset, a message id answered before is new again.
 	if err := upstream.SetConfig(t.Context(), base, upstream.Config{}); err != nil {
@@ -216,34 +199,29 @@ func TestControlEndpoints(t *testing.T) {
 }
 
 // TestRejectionRateDeterministic: a rejection rate picks message ids by
-// hash, so a resend of one id gets the same decision even after a reset.
+// hash (upstream.RejectByHash), so every resend of one id, even after a
+// reset, gets the same decision.
 func TestRejectionRateDeterministic(t *testing.T) {
 	base := start(t)
 	if err := upstream.SetConfig(t.Context(), base, upstream.Config{RejectionRate: 0.5, Seed: 11}); err != nil {
 		t.Fatal(err)
 	}
-	decide := func(id string) regbody.Result {
-		_, b := post(t, base, headers(id, "SYN-RB-1202"), notice(id, "SYN-RB-1202"))
-		return *decodeResponse(t, b).Result
-	}
 	ids := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"}
-	first := map[string]regbody.Result{}
 	rejected := 0
 	for _, id := range ids {
-		first[id] = decide(id)
-		if first[id] == regbody.ResultRejected {
+		_, b := post(t, base, headers(id, "SYN-RB-1202"), notice(id, "SYN-RB-1202"))
+		res := decodeResponse(t, b)
+		if reject := upstream.RejectByHash(11, id, 0.5); (*res.Result == regbody.ResultRejected) != reject {
+			t.Errorf("%s: %s, rejected by the hash %t", id, *res.Result, reject)
+		}
+		if *res.Result == regbody.ResultRejected {
 			rejected++
+			if res.RejectionCode != regbodysim.ReasonSimulated || res.RejectionReason == "" || res.RecordReference != "" {
+				t.Errorf("%s: %+v", id, res)
+			}
 		}
 	}
 	if rejected == 0 || rejected == len(ids) {
 		t.Errorf("rate 0.5 rejected %d of %d", rejected, len(ids))
-	}
-	if err := upstream.Reset(t.Context(), base); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range ids {
-		if got := decide(id); got != first[id] {
-			t.Errorf("%s: %s after a reset, %s before", id, got, first[id])
-		}
 	}
 }

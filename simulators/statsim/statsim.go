@@ -27,8 +27,9 @@
 // or neither, a cell key (flow, sex, ageGroup, area) twice, an
 // Idempotency-Key missing or not the body's reportId.
 //
-// The fault knobs, their order and the control endpoints are those of
-// simulators/upstream: an upstream.Engine admits each report (outage — 503
+// The Idempotency-Key protocol, the fault knobs, their order and the
+// control endpoints are those of simulators/upstream (IdempotentPost,
+// ControlMux): an upstream.Engine admits each report (outage — 503
 // or the connection dropped —, latency, 503, a Server fault as 500, a
 // Client fault as 400, a malformed answer as 200 with JSON cut short, a
 // slow answer after applying) and keeps the configuration; GET/PUT
@@ -43,7 +44,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,22 +76,19 @@ const (
 	// CodeSmallCell: a count below the threshold, or a threshold below
 	// MinThreshold (422).
 	CodeSmallCell = "SMALL_CELL"
-	// CodeConflict: the Idempotency-Key came before with another body (409).
-	CodeConflict = "IDEMPOTENCY_CONFLICT"
-	// CodeInvalid: the request's form is wrong (400).
-	CodeInvalid = "INVALID_REQUEST"
 	// CodeKeyMismatch: Idempotency-Key missing or not reportId (400).
-	CodeKeyMismatch = "IDEMPOTENCY_KEY_MISMATCH"
-	// CodeUnsupportedMedia: the body is not application/json (415).
-	CodeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE"
-	// CodeTooLarge: the body exceeds maxBody (413).
-	CodeTooLarge = "REQUEST_TOO_LARGE"
-	// CodeUnavailable: an outage or an injected 503.
-	CodeUnavailable = "UNAVAILABLE"
-	// CodeInternal: an injected Server fault (500).
-	CodeInternal = "INTERNAL_ERROR"
-	// CodeInjectedClient: an injected Client fault (400).
-	CodeInjectedClient = "INJECTED_CLIENT_FAULT"
+	CodeKeyMismatch = upstream.ProblemKeyMismatch
+	// The codes of upstream.IdempotentPost's answers: a conflict (409), a
+	// form wrong (400), not JSON (415), a body over maxBody (413), an
+	// outage or injected 503, injected Server (500) and Client (400)
+	// faults.
+	CodeConflict         = upstream.ProblemConflict
+	CodeInvalid          = upstream.ProblemInvalid
+	CodeUnsupportedMedia = upstream.ProblemUnsupportedMedia
+	CodeTooLarge         = upstream.ProblemTooLarge
+	CodeUnavailable      = upstream.ProblemUnavailable
+	CodeInternal         = upstream.ProblemInternal
+	CodeInjectedClient   = upstream.ProblemInjectedClient
 )
 
 // maxBody bounds a report.
@@ -104,24 +101,14 @@ type Server struct {
 	logger  *slog.Logger
 	now     func() time.Time
 
-	mu            sync.Mutex
-	seq           uint64
-	applied       []Report
-	rejected      []Rejection
-	refused       map[string]int
-	answers       map[string]*answer
-	duplicates    int
-	dupsByMessage map[string]int
-	conflicts     int
-}
-
-// answer is the first answer to an Idempotency-Key, repeated to every
-// resend of the same body.
-type answer struct {
-	digest [sha256.Size]byte
-	// status is the first answer's: 201 (a resend hears 200) or 422.
-	status int
-	body   []byte
+	mu       sync.Mutex
+	seq      uint64
+	applied  []Report
+	rejected []Rejection
+	refused  map[string]int
+	// answers keeps the first answer (201 or 422) to every
+	// Idempotency-Key.
+	answers upstream.RESTAnswers
 }
 
 // New returns a simulated service with the given knobs. It panics on an
@@ -132,14 +119,11 @@ func New(cfg upstream.Config, logger *slog.Logger) *Server {
 	}
 	s := &Server{engine: upstream.NewEngine("STAT", cfg, logger), logger: logger.With("simulator", "statistics"), now: time.Now}
 	s.reset()
-	inner := upstream.NewHandler(s.engine, upstream.Service{Name: "statistics"}, logger)
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+Path, s.serveReport)
-	mux.HandleFunc("GET /inspect", s.serveInspect)
-	mux.HandleFunc("POST /reset", s.serveReset)
-	mux.Handle("GET /config", inner)
-	mux.Handle("PUT /config", inner)
-	mux.Handle("GET /healthz", inner)
+	mux := upstream.ControlMux(upstream.NewHandler(s.engine, upstream.Service{Name: "statistics"}, logger), s.Inspect, s.Reset, s.logger)
+	mux.Handle("POST "+Path, &upstream.IdempotentPost[*report]{
+		Engine: s.engine, Logger: s.logger, Mu: &s.mu, Answers: &s.answers, MaxBody: maxBody,
+		RefPrefix: "STAT-", KeyAttr: "report_id", Decode: decode, Refuse: s.refuse, Decide: s.decide,
+	})
 	s.handler = mux
 	return s
 }
@@ -240,9 +224,9 @@ func (s *Server) Inspect() Inspection {
 		Rejected:            append([]Rejection{}, s.rejected...),
 		RejectedCount:       len(s.rejected),
 		Refused:             maps.Clone(s.refused),
-		Duplicates:          s.duplicates,
-		DuplicatesByMessage: maps.Clone(s.dupsByMessage),
-		Conflicts:           s.conflicts,
+		Duplicates:          s.answers.Duplicates(),
+		DuplicatesByMessage: s.answers.DuplicatesByKey(),
+		Conflicts:           s.answers.Conflicts(),
 		Faults:              e.Faults,
 		Requests:            e.Requests,
 		ProtocolErrors:      e.ProtocolErrors,
@@ -263,91 +247,7 @@ func (s *Server) reset() {
 	s.seq = 0
 	s.applied, s.rejected = nil, nil
 	s.refused = map[string]int{}
-	s.answers = map[string]*answer{}
-	s.duplicates, s.conflicts = 0, 0
-	s.dupsByMessage = map[string]int{}
-}
-
-// problem is the body of every refusal.
-type problem struct {
-	Code   string `json:"code"`
-	Detail string `json:"detail,omitempty"`
-}
-
-type acknowledgement struct {
-	Reference string `json:"reference"`
-}
-
-// serveReport checks, in this order: the body is read; the engine admits
-// the request (outage, latency, injected 503 / Server fault / Client fault
-// / malformed answer); the request's form and its depersonalisation; the
-// key's earlier answer (a duplicate or a conflict); then the report is
-// decided — refused by the rejection rate, or applied. A malformed answer
-// after applying and a slow answer come last.
-func (s *Server) serveReport(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		s.engine.ProtocolError()
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeProblem(w, http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("the body exceeds %d bytes", maxBody))
-			return
-		}
-		writeProblem(w, http.StatusBadRequest, CodeInvalid, "the body could not be read")
-		return
-	}
-
-	adm, err := s.engine.Admit(ctx)
-	if err != nil {
-		s.logger.Debug("client gone during latency; nothing applied", "err", err)
-		return
-	}
-	switch adm.Fault {
-	case upstream.FaultOutage:
-		if adm.CloseConn {
-			// The server closes the connection without an answer.
-			panic(http.ErrAbortHandler)
-		}
-		w.Header().Set("Retry-After", "1")
-		writeProblem(w, http.StatusServiceUnavailable, CodeUnavailable, "simulated outage")
-		return
-	case upstream.FaultError:
-		writeProblem(w, http.StatusServiceUnavailable, CodeUnavailable, "injected")
-		return
-	case upstream.FaultServer:
-		writeProblem(w, http.StatusInternalServerError, CodeInternal, "injected server fault")
-		return
-	case upstream.FaultClient:
-		writeProblem(w, http.StatusBadRequest, CodeInjectedClient, "injected client fault")
-		return
-	case upstream.FaultMalformed:
-		if !adm.Apply {
-			writeMalformed(w, nil)
-			return
-		}
-	}
-
-	rep, status, code, detail := decode(r, data)
-	if status != 0 {
-		s.refuse(status, code)
-		s.logger.Debug("request refused", "status", status, "code", code, "detail", detail)
-		writeProblem(w, status, code, detail)
-		return
-	}
-
-	status, body := s.decide(rep, digest(data))
-	if adm.Fault == upstream.FaultMalformed {
-		writeMalformed(w, body)
-		return
-	}
-	if adm.Slow > 0 {
-		if err := upstream.Sleep(ctx, adm.Slow); err != nil {
-			s.logger.Debug("client gone before the slow answer", "report_id", rep.ReportID)
-			return
-		}
-	}
-	writeBody(w, status, body)
+	s.answers.Reset()
 }
 
 // refuse counts a request refused before any decision: a
@@ -362,52 +262,29 @@ func (s *Server) refuse(status int, code string) {
 	s.refused[code]++
 }
 
-// decide answers a well-formed report: the key's earlier answer, a
-// conflict, or a new decision, kept for the key's resends.
-func (s *Server) decide(rep *report, d [sha256.Size]byte) (int, []byte) {
-	cfg := s.engine.Config()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if prev, ok := s.answers[rep.ReportID]; ok {
-		if prev.digest != d {
-			s.conflicts++
-			s.logger.Debug("conflict", "report_id", rep.ReportID)
-			return http.StatusConflict, mustJSON(problem{Code: CodeConflict,
-				Detail: "the Idempotency-Key was used before with a different body"})
-		}
-		s.duplicates++
-		s.dupsByMessage[rep.ReportID]++
-		s.logger.Debug("duplicate", "report_id", rep.ReportID, "count", s.dupsByMessage[rep.ReportID])
-		if prev.status == http.StatusCreated {
-			return http.StatusOK, prev.body
-		}
-		return prev.status, prev.body
-	}
-
-	a := &answer{digest: d}
+// decide answers a report whose Idempotency-Key is new, with s.mu held:
+// refused by the rejection rate (422), or applied (201).
+func (s *Server) decide(rep *report, cfg upstream.Config) (int, []byte) {
 	now := s.now()
 	if upstream.RejectByHash(cfg.Seed, rep.ReportID, cfg.RejectionRate) {
 		e := Rejection{ReportID: rep.ReportID, Period: rep.Period, RegistrationBody: rep.RegistrationBody.Code,
 			RejectionCode:   CodeRejected,
 			RejectionDetail: "rejected by the simulator's rejection rate", ReceivedAt: now}
-		a.status, a.body = http.StatusUnprocessableEntity, mustJSON(problem{Code: e.RejectionCode, Detail: e.RejectionDetail})
 		s.rejected = append(s.rejected, e)
 		s.logger.Debug("rejected", "report_id", rep.ReportID, "reason", e.RejectionCode)
-	} else {
-		s.seq++
-		e := Report{Seq: s.seq, ReportID: rep.ReportID, Period: rep.Period, RegistrationBody: rep.RegistrationBody.Code,
-			SuppressionThreshold: *rep.SuppressionThreshold, Cells: make([]Cell, 0, len(rep.Cells)),
-			Reference: fmt.Sprintf("STAT-%08d", s.seq), ReceivedAt: now}
-		for _, c := range rep.Cells {
-			e.Cells = append(e.Cells, Cell{Flow: c.Flow, Sex: c.Sex, AgeGroup: c.AgeGroup, Area: c.Area,
-				Count: deref(c.Count), Suppressed: c.Suppressed != nil})
-		}
-		a.status, a.body = http.StatusCreated, mustJSON(acknowledgement{Reference: e.Reference})
-		s.applied = append(s.applied, e)
-		s.logger.Debug("applied", "report_id", rep.ReportID, "period", rep.Period, "cells", len(e.Cells), "reference", e.Reference)
+		return http.StatusUnprocessableEntity, upstream.ProblemJSON(e.RejectionCode, e.RejectionDetail)
 	}
-	s.answers[rep.ReportID] = a
-	return a.status, a.body
+	s.seq++
+	e := Report{Seq: s.seq, ReportID: rep.ReportID, Period: rep.Period, RegistrationBody: rep.RegistrationBody.Code,
+		SuppressionThreshold: *rep.SuppressionThreshold, Cells: make([]Cell, 0, len(rep.Cells)),
+		Reference: fmt.Sprintf("STAT-%08d", s.seq), ReceivedAt: now}
+	for _, c := range rep.Cells {
+		e.Cells = append(e.Cells, Cell{Flow: c.Flow, Sex: c.Sex, AgeGroup: c.AgeGroup, Area: c.Area,
+			Count: deref(c.Count), Suppressed: c.Suppressed != nil})
+	}
+	s.applied = append(s.applied, e)
+	s.logger.Debug("applied", "report_id", rep.ReportID, "period", rep.Period, "cells", len(e.Cells), "reference", e.Reference)
+	return http.StatusCreated, upstream.ReferenceJSON(e.Reference)
 }
 
 func deref(p *int) int {
@@ -426,6 +303,9 @@ type report struct {
 	SuppressionThreshold *int              `json:"suppressionThreshold"`
 	Cells                []cell            `json:"cells"`
 }
+
+// IdempotencyKey is the report's id, the Idempotency-Key decode checked.
+func (rep *report) IdempotencyKey() string { return rep.ReportID }
 
 type registrationBody struct {
 	Code string `json:"code"`
@@ -663,66 +543,9 @@ func jsonProblem(err error) string {
 	return "invalid JSON"
 }
 
-// digest is the SHA-256 of the body's canonical JSON (object keys sorted,
-// no insignificant white space), so that a resend encoded differently is
-// still the same body. The body was decoded once already.
-func digest(data []byte) [sha256.Size]byte {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return sha256.Sum256(data)
-	}
-	return sha256.Sum256(mustJSON(v))
-}
-
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("statsim: encode %T: %v", v, err))
-	}
-	return b
-}
-
-func writeProblem(w http.ResponseWriter, status int, code, detail string) {
-	writeBody(w, status, mustJSON(problem{Code: code, Detail: detail}))
-}
-
-func writeBody(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-// writeMalformed answers 200 with JSON cut short: the first half of the
-// real answer if there is one.
-func writeMalformed(w http.ResponseWriter, body []byte) {
-	if len(body) == 0 {
-		body = []byte(`{"reference": "STAT-`)
-	} else {
-		body = body[:len(body)/2]
-	}
-	writeBody(w, http.StatusOK, body)
-}
-
-func (s *Server) serveInspect(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(s.Inspect())
-}
-
-func (s *Server) serveReset(w http.ResponseWriter, _ *http.Request) {
-	s.Reset()
-	s.logger.Info("reset")
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // Inspect fetches GET baseURL/inspect from a running simulator. The
 // engine's clients upstream.SetConfig, upstream.GetConfig and
 // upstream.Reset work on it as on the other simulators.
 func Inspect(ctx context.Context, baseURL string) (Inspection, error) {
-	var in Inspection
-	err := upstream.FetchJSON(ctx, baseURL, "/inspect", &in)
-	return in, err
+	return upstream.FetchInspection[Inspection](ctx, baseURL)
 }

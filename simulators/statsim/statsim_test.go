@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -110,13 +109,16 @@ func TestAppliedInOrderOnce(t *testing.T) {
 		}
 	}
 	// A resend of the second, its keys in another order and other white
-	// space: the same body.
+	// space: the same body. The first with another count: a conflict.
 	if a := post(t, url, ids[1], reorder(t, report(ids[1], periods[1], 11))); a.status != 200 || a.ref != "STAT-00000002" {
 		t.Fatalf("resend: %+v, want 200 STAT-00000002", a)
 	}
+	if a := post(t, url, ids[0], report(ids[0], periods[0], 9)); a.status != 409 || a.code != statsim.CodeConflict {
+		t.Fatalf("other body under the key: %+v, want 409 %s", a, statsim.CodeConflict)
+	}
 	in := inspect(t, url)
-	if in.AppliedCount != 3 || in.Duplicates != 1 || in.DuplicatesByMessage[ids[1]] != 1 || in.Requests != 4 {
-		t.Fatalf("applied %d, duplicates %d %v, requests %d", in.AppliedCount, in.Duplicates, in.DuplicatesByMessage, in.Requests)
+	if in.AppliedCount != 3 || in.Duplicates != 1 || in.DuplicatesByMessage[ids[1]] != 1 || in.Conflicts != 1 || in.Requests != 5 {
+		t.Fatalf("applied %d, duplicates %d %v, conflicts %d, requests %d", in.AppliedCount, in.Duplicates, in.DuplicatesByMessage, in.Conflicts, in.Requests)
 	}
 	if len(in.Periods["2025-01"]) != 2 || len(in.Periods["2025-02"]) != 1 {
 		t.Fatalf("periods %v", in.Periods)
@@ -158,77 +160,29 @@ func reorder(t *testing.T, v map[string]any) []byte {
 	return []byte(b.String())
 }
 
-func TestConflict(t *testing.T) {
-	url := start(t, upstream.Config{})
-	id := uuid.NewString()
-	post(t, url, id, report(id, "2025-02", 9))
-	if a := post(t, url, id, report(id, "2025-02", 8)); a.status != 409 || a.code != statsim.CodeConflict {
-		t.Fatalf("other body under the key: %+v, want 409 %s", a, statsim.CodeConflict)
-	}
-	if in := inspect(t, url); in.AppliedCount != 1 || in.Conflicts != 1 || in.Duplicates != 0 {
-		t.Fatalf("applied %d, conflicts %d, duplicates %d", in.AppliedCount, in.Conflicts, in.Duplicates)
-	}
-}
-
-// TestConcurrentResends: one key sent at once from many clients is applied
-// once, and every client hears the same reference.
-func TestConcurrentResends(t *testing.T) {
-	url := start(t, upstream.Config{})
-	id := uuid.NewString()
-	r := report(id, "2025-02", 9)
-	var wg sync.WaitGroup
-	answers := make([]answer, 16)
-	for i := range answers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			answers[i] = post(t, url, id, r)
-		}()
-	}
-	wg.Wait()
-	created := 0
-	for _, a := range answers {
-		if a.ref != "STAT-00000001" {
-			t.Fatalf("answer %+v", a)
-		}
-		if a.status == 201 {
-			created++
-		}
-	}
-	if created != 1 {
-		t.Fatalf("%d answers 201, want 1", created)
-	}
-	if in := inspect(t, url); in.AppliedCount != 1 || in.Duplicates != 15 {
-		t.Fatalf("applied %d, duplicates %d", in.AppliedCount, in.Duplicates)
-	}
-}
-
-// TestRejectionRate: the refusal is decided by the key, the same for every
-// resend and for a fresh simulator with the same seed.
+// TestRejectionRate: the refusal is decided by the key, by
+// upstream.RejectByHash (the same for a fresh simulator with the same
+// seed), and kept for every resend.
 func TestRejectionRate(t *testing.T) {
-	cfg := upstream.Config{RejectionRate: 0.5, Seed: 42}
-	first, second := start(t, cfg), start(t, cfg)
+	url := start(t, upstream.Config{RejectionRate: 0.5, Seed: 42})
 	rejected := 0
 	for i := range 40 {
 		id := uuid.NewSHA1(uuid.NameSpaceOID, fmt.Appendf(nil, "statistics-%d", i)).String()
-		a := post(t, first, id, report(id, "2025-02", 5+i))
-		if b := post(t, first, id, report(id, "2025-02", 5+i)); b.code != a.code || b.ref != a.ref || (b.status == 422) != (a.status == 422) {
+		a := post(t, url, id, report(id, "2025-02", 5+i))
+		if b := post(t, url, id, report(id, "2025-02", 5+i)); b.code != a.code || b.ref != a.ref || (b.status == 422) != (a.status == 422) {
 			t.Fatalf("resend of %s: %+v, first %+v", id, b, a)
 		}
-		if c := post(t, second, id, report(id, "2025-02", 5+i)); c.status != a.status {
-			t.Fatalf("%s: %d here, %d on the other simulator", id, a.status, c.status)
-		}
-		switch {
-		case a.status == 422 && a.code == statsim.CodeRejected:
+		switch reject := upstream.RejectByHash(42, id, 0.5); {
+		case reject && a.status == 422 && a.code == statsim.CodeRejected:
 			rejected++
-		case a.status != 201:
-			t.Fatalf("answer %+v", a)
+		case reject || a.status != 201:
+			t.Fatalf("%s, rejected by the hash %t: answer %+v", id, reject, a)
 		}
 	}
 	if rejected == 0 || rejected == 40 {
 		t.Fatalf("%d of 40 rejected at rate 0.5", rejected)
 	}
-	in := inspect(t, first)
+	in := inspect(t, url)
 	if in.RejectedCount != rejected || in.AppliedCount != 40-rejected || in.Duplicates != 40 {
 		t.Fatalf("rejected %d, applied %d, duplicates %d; want %d, %d, 40", in.RejectedCount, in.AppliedCount, in.Duplicates, rejected, 40-rejected)
 	}
@@ -388,6 +342,8 @@ func TestEmptyReport(t *testing.T) {
 	}
 }
 
+// TestControlEndpoints: the engine's /config and /healthz, this
+// simulator's /inspect and /reset (upstream.ControlMux); no SOAP endpoint.
 func TestControlEndpoints(t *testing.T) {
 	url := start(t, upstream.Config{})
 	ctx := context.Background()
@@ -396,10 +352,6 @@ func TestControlEndpoints(t *testing.T) {
 
 	if err := upstream.SetConfig(ctx, url, upstream.Config{ErrorRate: 1, Seed: 7}); err != nil {
 		t.Fatal(err)
-	}
-	cfg, err := upstream.GetConfig(ctx, url)
-	if err != nil || cfg.ErrorRate != 1 || cfg.Seed != 7 {
-		t.Fatalf("config %+v, %v", cfg, err)
 	}
 	other := uuid.NewString()
 	if a := post(t, url, other, report(other, "2025-03", 6)); a.status != 503 || a.code != statsim.CodeUnavailable {
@@ -425,32 +377,12 @@ func TestControlEndpoints(t *testing.T) {
 		t.Fatalf("after reset: %+v", a)
 	}
 
-	resp, err := http.Get(url + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var h struct {
-		Status, Service string
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil || h.Status != "ok" || h.Service != "statistics" {
+	var h struct{ Status, Service string }
+	if err := upstream.FetchJSON(ctx, url, "/healthz", &h); err != nil || h.Status != "ok" || h.Service != "statistics" {
 		t.Fatalf("healthz %+v, %v", h, err)
 	}
-	// The service has no SOAP endpoint.
-	resp, err = http.Post(url+"/soap", "text/xml", strings.NewReader("<x/>"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("POST /soap: %d, want 404", resp.StatusCode)
-	}
-}
-
-func TestInvalidConfigRefused(t *testing.T) {
-	url := start(t, upstream.Config{})
-	if err := upstream.SetConfig(context.Background(), url, upstream.Config{ErrorRate: 2}); err == nil {
-		t.Fatal("error rate 2 accepted")
+	if code, _, err := upstream.PostRaw(ctx, url+"/soap", "", []byte("<x/>")); err != nil || code != http.StatusNotFound {
+		t.Fatalf("POST /soap: %d, %v; want 404", code, err)
 	}
 }
 

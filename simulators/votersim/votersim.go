@@ -16,8 +16,9 @@
 // upstream.NewHandler, a bad envelope, X-Road id or protocolVersion,
 // unknown operation or SOAPAction).
 //
-// The fault knobs, their order and the control endpoints are those of
-// simulators/upstream: an upstream.Engine admits each request (outage,
+// The answers kept per X-Road id, the fault knobs, their order and the
+// control endpoints are those of simulators/upstream (SOAPAnswers,
+// ControlMux): an upstream.Engine admits each request (outage,
 // latency, 503, Server and Client faults, malformed and slow answers) and
 // keeps the configuration; GET/PUT /config, GET /healthz are the engine's.
 // Its per-person state machine does not fit monthly sets, so the sets are
@@ -30,13 +31,10 @@ package votersim
 
 import (
 	"context"
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -71,20 +69,13 @@ type Server struct {
 	logger  *slog.Logger
 	now     func() time.Time
 
-	mu            sync.Mutex
-	seq           uint64
-	sets          []Entry
-	rejected      []Entry
-	latest        *Latest
-	answers       map[string]*answer
-	duplicates    int
-	dupsByMessage map[string]int
-}
-
-// answer is the first answer to a message id, repeated to every resend.
-type answer struct {
-	res  *voter.SubmitVoterSetResponse
-	body []byte
+	mu       sync.Mutex
+	seq      uint64
+	sets     []Entry
+	rejected []Entry
+	latest   *Latest
+	// answers keeps the first answer to every message id.
+	answers upstream.SOAPAnswers
 }
 
 // New returns the simulated voter register with the given knobs. It panics
@@ -107,9 +98,7 @@ func New(cfg upstream.Config, logger *slog.Logger) *Server {
 			Serve:   s.submit,
 		}},
 	}, logger)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /inspect", s.serveInspect)
-	mux.HandleFunc("POST /reset", s.serveReset)
+	mux := upstream.ControlMux(inner, s.Inspect, s.Reset, s.logger)
 	mux.Handle("/", inner)
 	s.handler = mux
 	return s
@@ -200,8 +189,8 @@ func (s *Server) Inspect() Inspection {
 		ByPeriod:            map[string]PeriodCounts{},
 		Rejected:            append([]Entry{}, s.rejected...),
 		RejectedCount:       len(s.rejected),
-		Duplicates:          s.duplicates,
-		DuplicatesByMessage: maps.Clone(s.dupsByMessage),
+		Duplicates:          s.answers.Duplicates(),
+		DuplicatesByMessage: s.answers.DuplicatesByKey(),
 		Faults:              e.Faults,
 		Requests:            e.Requests,
 		ProtocolErrors:      e.ProtocolErrors,
@@ -234,9 +223,7 @@ func (s *Server) Reset() {
 func (s *Server) reset() {
 	s.seq = 0
 	s.sets, s.rejected, s.latest = nil, nil, nil
-	s.answers = map[string]*answer{}
-	s.duplicates = 0
-	s.dupsByMessage = map[string]int{}
+	s.answers.Reset()
 }
 
 func (s *Server) submit(_ context.Context, call *upstream.Call) ([]byte, error) {
@@ -249,30 +236,21 @@ func (s *Server) submit(_ context.Context, call *upstream.Call) ([]byte, error) 
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if prev, ok := s.answers[h.ID]; ok {
-		s.duplicates++
-		s.dupsByMessage[h.ID]++
-		s.logger.Debug("duplicate", "message_id", h.ID, "count", s.dupsByMessage[h.ID])
-		if prev.body == nil {
-			return call.Respond(prev.res)
-		}
-		return prev.body, nil
-	}
+	return s.answers.Answer(call, s.logger, func() any { return s.decide(h, req, cfg) })
+}
 
+// decide answers a set whose message id is new, with s.mu held: rejected
+// (INVALID_REQUEST, or by the rejection rate), or accepted.
+func (s *Server) decide(h xroad.Headers, req *voter.SubmitVoterSetRequest, cfg upstream.Config) *voter.SubmitVoterSetResponse {
 	set, body, _, _ := mapping.FromVoter(req)
 	e := entry(h, req, set, body, s.now())
 	missing := check(req)
 	result := voter.ResultAccepted
 	res := &voter.SubmitVoterSetResponse{SetId: h.ID, Result: &result}
-	switch {
-	case len(missing) > 0:
-		if n := len(missing); n > maxMissing {
-			missing = append(missing[:maxMissing:maxMissing], fmt.Sprintf("and %d more", n-maxMissing))
-		}
-		e.RejectionCode, e.RejectionReason = ReasonInvalidRequest, "missing or invalid: "+strings.Join(missing, ", ")
-	case upstream.RejectByHash(cfg.Seed, h.ID, cfg.RejectionRate):
-		e.RejectionCode, e.RejectionReason = ReasonSimulated, "rejected by the simulator's rejection rate"
+	if n := len(missing); n > maxMissing {
+		missing = append(missing[:maxMissing:maxMissing], fmt.Sprintf("and %d more", n-maxMissing))
 	}
+	e.RejectionCode, e.RejectionReason = upstream.Refusal(cfg, h.ID, missing)
 	if e.RejectionCode != "" {
 		result = voter.ResultRejected
 		res.RejectionCode, res.RejectionReason = e.RejectionCode, e.RejectionReason
@@ -287,16 +265,7 @@ func (s *Server) submit(_ context.Context, call *upstream.Call) ([]byte, error) 
 		s.logger.Debug("accepted", "message_id", h.ID, "period", e.Period, "reference", e.Reference,
 			"turning_adult", e.TurningAdult, "registered", e.Registered, "deregistered", e.Deregistered)
 	}
-	// The answer is kept before it is rendered, so that a resend is a
-	// duplicate even if rendering failed.
-	a := &answer{res: res}
-	s.answers[h.ID] = a
-	out, err := call.Respond(res)
-	if err != nil {
-		return nil, err
-	}
-	a.body = out
-	return out, nil
+	return res
 }
 
 // entry records a set: who sent it and its lists' sizes.
@@ -365,24 +334,9 @@ func validMonth(m *voter.Month) bool {
 	return err == nil && p.String() == string(*m)
 }
 
-func (s *Server) serveInspect(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(s.Inspect())
-}
-
-func (s *Server) serveReset(w http.ResponseWriter, _ *http.Request) {
-	s.Reset()
-	s.logger.Info("reset")
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // Inspect fetches GET baseURL/inspect from a running simulator. The
 // engine's clients upstream.SetConfig, upstream.GetConfig and
 // upstream.Reset work on it as on the other simulators.
 func Inspect(ctx context.Context, baseURL string) (Inspection, error) {
-	var in Inspection
-	err := upstream.FetchJSON(ctx, baseURL, "/inspect", &in)
-	return in, err
+	return upstream.FetchInspection[Inspection](ctx, baseURL)
 }

@@ -2,8 +2,6 @@ package votersim_test
 
 import (
 	"bytes"
-	"encoding/xml"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -76,16 +74,11 @@ func post(t *testing.T, base string, h xroad.Headers, req any) (int, []byte) {
 
 func decodeResponse(t *testing.T, b []byte) *voter.SubmitVoterSetResponse {
 	t.Helper()
-	env, err := upstream.DecodeEnvelope(b, func(n xml.Name) any {
-		if n.Local == "SubmitVoterSetResponse" {
-			return new(voter.SubmitVoterSetResponse)
-		}
-		return nil
-	})
-	if err != nil || env.Body == nil {
+	res, err := upstream.DecodeAnswer[voter.SubmitVoterSetResponse](b)
+	if err != nil {
 		t.Fatalf("decode %s: %v", b, err)
 	}
-	return env.Body.(*voter.SubmitVoterSetResponse)
+	return res
 }
 
 func inspect(t *testing.T, base string) votersim.Inspection {
@@ -216,7 +209,8 @@ func TestFormFaults(t *testing.T) {
 }
 
 // TestControlEndpoints: /config and /healthz are the engine's, /reset
-// forgets the sets and the engine's counters and keeps the configuration.
+// forgets the sets and the engine's counters and keeps the configuration
+// (upstream.ControlMux).
 func TestControlEndpoints(t *testing.T) {
 	base := start(t)
 	post(t, base, headers("msg-1"), request(t, "msg-1", set("2026-09")))
@@ -230,25 +224,16 @@ func TestControlEndpoints(t *testing.T) {
 	if in.SetCount != 1 || in.Faults["error"] != 1 || in.Config.ErrorRate != 1 {
 		t.Errorf("inspection: %+v", in)
 	}
-	res, err := http.Get(base + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hb, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !bytes.Contains(hb, []byte(`"voter"`)) {
-		t.Errorf("healthz: HTTP %d %s", res.StatusCode, hb)
+	var h struct{ Status, Service string }
+	if err := upstream.FetchJSON(t.Context(), base, "/healthz", &h); err != nil || h.Status != "ok" || h.Service != "voter" {
+		t.Errorf("healthz %+v, %v", h, err)
 	}
 	if err := upstream.Reset(t.Context(), base); err != nil {
 		t.Fatal(err)
 	}
 	in = inspect(t, base)
-	if in.SetCount != 0 || in.Requests != 0 || len(in.Faults) != 0 || in.Latest != nil || in.Config.ErrorRate != 1 {
+	if in.SetCount != 0 || in.Requests != 0 || len(in.Faults) != 0 || in.Latest != nil || in.Config.ErrorRate != 1 || in.Config.Seed != 7 {
 		t.Errorf("after reset: %+v", in)
-	}
-	cfg, err := upstream.GetConfig(t.Context(), base)
-	if err != nil || cfg.Seed != 7 {
-		t.Errorf("config %+v, %v", cfg, err)
 	}
 	// After a reset, a message id answered before is new again.
 	if err := upstream.SetConfig(t.Context(), base, upstream.Config{}); err != nil {
@@ -264,23 +249,22 @@ func TestControlEndpoints(t *testing.T) {
 }
 
 // TestRejectionRateDeterministic: a rejection rate picks message ids by
-// hash, so a resend of one id gets the same decision even after a reset.
+// hash (upstream.RejectByHash), so every resend of one id, even after a
+// reset, gets the same decision.
 func TestRejectionRateDeterministic(t *testing.T) {
 	base := start(t)
 	if err := upstream.SetConfig(t.Context(), base, upstream.Config{RejectionRate: 0.5, Seed: 11}); err != nil {
 		t.Fatal(err)
 	}
 	s := set("2026-09")
-	decide := func(id string) *voter.SubmitVoterSetResponse {
-		_, b := post(t, base, headers(id), request(t, id, s))
-		return decodeResponse(t, b)
-	}
 	ids := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"}
-	first := map[string]voter.Result{}
 	rejected := 0
 	for _, id := range ids {
-		res := decide(id)
-		first[id] = *res.Result
+		_, b := post(t, base, headers(id), request(t, id, s))
+		res := decodeResponse(t, b)
+		if reject := upstream.RejectByHash(11, id, 0.5); (*res.Result == voter.ResultRejected) != reject {
+			t.Errorf("%s: %s, rejected by the hash %t", id, *res.Result, reject)
+		}
 		if *res.Result == voter.ResultRejected {
 			rejected++
 			if res.RejectionCode != votersim.ReasonSimulated || res.RejectionReason == "" || res.Reference != "" {
@@ -290,14 +274,6 @@ func TestRejectionRateDeterministic(t *testing.T) {
 	}
 	if rejected == 0 || rejected == len(ids) {
 		t.Errorf("rate 0.5 rejected %d of %d", rejected, len(ids))
-	}
-	if err := upstream.Reset(t.Context(), base); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range ids {
-		if got := *decide(id).Result; got != first[id] {
-			t.Errorf("%s: %s after a reset, %s before", id, got, first[id])
-		}
 	}
 }
 
@@ -330,16 +306,11 @@ func FuzzSubmit(f *testing.F) {
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/soap", bytes.NewReader(data)))
 		switch w.Code {
 		case http.StatusOK:
-			env, err := upstream.DecodeEnvelope(w.Body.Bytes(), func(n xml.Name) any {
-				if n.Local == "SubmitVoterSetResponse" {
-					return new(voter.SubmitVoterSetResponse)
-				}
-				return nil
-			})
-			if err != nil || env.Body == nil {
+			r, err := upstream.DecodeAnswer[voter.SubmitVoterSetResponse](w.Body.Bytes())
+			if err != nil {
 				t.Fatalf("HTTP 200 without an answer: %v\n%s", err, w.Body.Bytes())
 			}
-			if r := env.Body.(*voter.SubmitVoterSetResponse); r.Result == nil {
+			if r.Result == nil {
 				t.Fatalf("an answer without a result: %s", w.Body.Bytes())
 			}
 		case http.StatusInternalServerError:
