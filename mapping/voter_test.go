@@ -18,7 +18,6 @@ import (
 	"github.com/reghub/reghub/monthly"
 	"github.com/reghub/reghub/schemas/voter"
 	"github.com/reghub/reghub/schemas/xroad"
-	"github.com/reghub/reghub/test/xmltest"
 )
 
 // voterFixtures are the synthetic monthly sets to the voter register
@@ -134,42 +133,6 @@ func TestVoterFixtures(t *testing.T) {
 		if name := strings.TrimSuffix(filepath.Base(f), ".json"); !slices.Contains(voterFixtures, name) {
 			t.Errorf("%s is not in voterFixtures", f)
 		}
-	}
-}
-
-// TestVoterGoldenSchemaValid validates every voter golden's body against
-// schemas/voter/voter.xsd and its X-Road headers against schemas/xroad,
-// with xmllint, as TestGoldenSchemaValid does for the actions' goldens.
-func TestVoterGoldenSchemaValid(t *testing.T) {
-	xmltest.RequireXmllint(t)
-	xsd := filepath.Join("..", "schemas", "voter", "voter.xsd")
-	xroadXSD := filepath.Join("..", "schemas", "xroad", "xroad.xsd")
-	goldens, err := filepath.Glob(voterPath("*", ".xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(goldens) != len(voterFixtures) {
-		t.Fatalf("%d voter goldens for %d fixtures", len(goldens), len(voterFixtures))
-	}
-	for _, g := range goldens {
-		t.Run(filepath.Base(g), func(t *testing.T) {
-			raw, err := os.ReadFile(g)
-			if err != nil {
-				t.Fatal(err)
-			}
-			bodies := xmltest.EnvelopeChildren(t, raw, "Body")
-			if len(bodies) != 1 {
-				t.Fatalf("want one body element, got %d", len(bodies))
-			}
-			xmltest.Lint(t, xsd, bodies[0])
-			headers := xmltest.EnvelopeChildren(t, raw, "Header")
-			if len(headers) < 4 {
-				t.Fatalf("want at least client, service, id, protocolVersion headers, got %d", len(headers))
-			}
-			for _, h := range headers {
-				xmltest.Lint(t, xroadXSD, h)
-			}
-		})
 	}
 }
 
