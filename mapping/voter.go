@@ -105,9 +105,8 @@ func toVoter(f *fields, name string, v *monthly.Voter) *voter.Voter {
 	if f.need(name+".sex", v.Sex) != "" {
 		out.Sex = enumOf(f, name+".sex", v.Sex, voterSexes)
 	}
-	if a := v.Address; a == nil {
-		f.add("%s.address is required", name)
-	} else {
+	// A cancellation may name no address; the voter is known by number.
+	if a := v.Address; a != nil {
 		out.Address = &voter.Address{
 			Katottg:   f.need(name+".address.katottg", a.KATOTTG),
 			Street:    a.Street,

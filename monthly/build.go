@@ -74,8 +74,16 @@ func BuildVoterSet(p Period, completed []Completed, turning []action.Registratio
 			}
 			v.Reason = "cancellation:" + s.Cancellation.Reason
 			switch s.Cancellation.Of {
-			case action.KindDeclare, action.KindRegister, action.KindChange:
+			case action.KindDeclare, action.KindRegister:
 				set.Deregistered = append(set.Deregistered, v)
+			case action.KindChange:
+				// Back at the address the change left, registered there as
+				// before (as the read model has it): a registration at the
+				// previous address, when the cancellation names it.
+				if s.PreviousAddress != nil {
+					v.Address = s.PreviousAddress
+				}
+				set.Registered = append(set.Registered, v)
 			case action.KindDeregister, action.KindDeregisterDeath:
 				// The record is restored: the voter is back.
 				set.Registered = append(set.Registered, v)

@@ -139,6 +139,7 @@ func TestBuildVoterSetKinds(t *testing.T) {
 		{"cancellation of a declaration", submission(action.KindCancel, prykhodko(), eff, withCancellation(action.KindDeclare, action.CancelErroneousEntry)), "deregistered", "cancellation:erroneous_entry"},
 		{"cancellation of a registration", submission(action.KindCancel, prykhodko(), eff, withCancellation(action.KindRegister, action.CancelViolationOfLaw)), "deregistered", "cancellation:violation_of_law"},
 		{"cancellation of a deregistration", submission(action.KindCancel, prykhodko(), eff, withCancellation(action.KindDeregister, action.CancelDMSNoticeConfirmed)), "registered", "cancellation:dms_notice_confirmed"},
+		{"cancellation of a change of residence", submission(action.KindCancel, prykhodko(), eff, withCancellation(action.KindChange, action.CancelErroneousEntry)), "registered", "cancellation:erroneous_entry"},
 		{"cancellation of a place of stay", submission(action.KindCancel, prykhodko(), eff, withCancellation(action.KindStayRegister, action.CancelDocumentInvalid)), "", ""},
 		{"cancellation without its block", submission(action.KindCancel, prykhodko(), eff), "", ""},
 		{"correction of personal data", submission(action.KindCorrect, prykhodko(), eff, correction), "", ""},
@@ -796,5 +797,24 @@ func TestKey(t *testing.T) {
 	}
 	if got := Key(DestStatistics, Period{2027, time.January}); got != "statistics:2027-01" {
 		t.Errorf("Key = %q", got)
+	}
+}
+
+// A cancelled change of residence puts the voter back at the address the
+// change left, registered there as before (the read model's view): the
+// voter register hears of a registration at that address, not of a
+// departure. A cancellation naming no address is still a voter, known by
+// number.
+func TestBuildVoterSetCancelledChange(t *testing.T) {
+	back := &action.Address{KATOTTG: "UA12060170020011248", Street: "вул. Липова", Building: "3"}
+	moved := submission(action.KindCancel, prykhodko(), "2026-10-12", withCancellation(action.KindChange, action.CancelErroneousEntry), withPrevious(back))
+	bare := submission(action.KindCancel, prykhodko(), "2026-10-13", withCancellation(action.KindDeclare, action.CancelErroneousEntry),
+		func(s *action.Submission) { s.Address = nil })
+	set := BuildVoterSet(october2026, append(completedOne(actionID1, moved), completedOne(actionID1, bare)...), nil, builtAt(t))
+	if len(set.Registered) != 1 || set.Registered[0].Address != back || set.Registered[0].Reason != "cancellation:erroneous_entry" {
+		t.Errorf("registered = %+v, want the voter back at %+v", set.Registered, back)
+	}
+	if len(set.Deregistered) != 1 || set.Deregistered[0].Address != nil || set.Deregistered[0].Date != "2026-10-13" {
+		t.Errorf("deregistered = %+v, want the cancelled declaration's voter without an address", set.Deregistered)
 	}
 }

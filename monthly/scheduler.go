@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -21,9 +22,11 @@ type Source interface {
 	// RegisteredBornIn returns the current registrations of persons born
 	// in the given month.
 	RegisteredBornIn(ctx context.Context, year int, month time.Month) ([]action.Registration, error)
-	// Scheduled reports whether the client already stored an action under
-	// the idempotency key: the set was built, here or by another replica.
-	Scheduled(ctx context.Context, clientID, idempotencyKey string) (bool, error)
+	// Revisions counts the client's actions stored under the idempotency
+	// key or a revision of it (key#2, key#3…): revisions is how many, live
+	// whether one of them is not cancelled — the set was built, here or by
+	// another replica, and stands.
+	Revisions(ctx context.Context, clientID, idempotencyKey string) (live bool, revisions int, err error)
 }
 
 // Inserter stores an action with its outbox messages (action.Store).
@@ -39,6 +42,10 @@ type Scheduler struct {
 	Location *time.Location
 	// Threshold is the statistics' suppression threshold (0: DefaultThreshold).
 	Threshold int
+	// Grace is how long after midnight on the first of a month the sets of
+	// the month before wait (0: none), so that an action whose completing
+	// transaction began before midnight and committed after it is counted.
+	Grace time.Duration
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 	// Stored is told after a set was stored, so that the relay starts at once.
@@ -50,10 +57,19 @@ type Scheduler struct {
 // recipient and month, which is what makes a set exactly once.
 func Key(d action.Destination, p Period) string { return string(d) + ":" + p.String() }
 
-// Tick builds and stores the sets of the month before now that are not
-// stored yet, and returns the ones it stored. A set another replica
-// stored first is not stored again: the insert finds the key taken.
-func (s *Scheduler) Tick(ctx context.Context) ([]*action.Action, error) {
+// revisionKey is the key of the n-th revision of a set (n ≥ 2): a set an
+// operator cancelled is built again under it.
+func revisionKey(key string, n int) string {
+	if n <= 1 {
+		return key
+	}
+	return fmt.Sprintf("%s#%d", key, n)
+}
+
+// Recipients are the recipients of the monthly sets, in the order built.
+var Recipients = []action.Destination{DestVoterRegister, DestStatistics}
+
+func (s *Scheduler) clock() (time.Time, *time.Location) {
 	now := time.Now
 	if s.Now != nil {
 		now = s.Now
@@ -62,27 +78,58 @@ func (s *Scheduler) Tick(ctx context.Context) ([]*action.Action, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	t := now().In(loc)
+	return now().In(loc), loc
+}
+
+// Tick builds and stores the sets of the month before now that are not
+// stored yet, and returns the ones it stored. A set another replica
+// stored first is not stored again: the insert finds the key taken. Each
+// recipient's set is built on its own: one failing does not hold the
+// other.
+func (s *Scheduler) Tick(ctx context.Context) ([]*action.Action, error) {
+	t, loc := s.clock()
+	if t.Before(PeriodOf(t).Start(loc).Add(s.Grace)) {
+		return nil, nil
+	}
 	p := PeriodOf(t).Prev()
-	var out []*action.Action
-	for _, d := range []action.Destination{DestVoterRegister, DestStatistics} {
-		a, err := s.build(ctx, d, p, t, loc)
+	var (
+		out  []*action.Action
+		errs []error
+	)
+	for _, d := range Recipients {
+		a, err := s.Build(ctx, d, p)
 		if err != nil {
-			return out, fmt.Errorf("monthly %s set of %s: %w", d, p, err)
+			errs = append(errs, err)
+			continue
 		}
 		if a != nil {
 			out = append(out, a)
 		}
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
-func (s *Scheduler) build(ctx context.Context, d action.Destination, p Period, now time.Time, loc *time.Location) (*action.Action, error) {
-	key := Key(d, p)
-	done, err := s.Source.Scheduled(ctx, SystemClient, key)
-	if err != nil || done {
+// Build builds and stores a recipient's set of period p unless one stands
+// (stored and not cancelled); it returns the action stored, or nil. A set
+// an operator cancelled — undeliverable, say — is built again from what
+// the register holds now, under the next revision of the key; so is a
+// month the scheduler never reached (reghub monthly build). Concurrent
+// builders of one revision store it once: the insert finds the key taken.
+func (s *Scheduler) Build(ctx context.Context, d action.Destination, p Period) (*action.Action, error) {
+	a, err := s.build(ctx, d, p)
+	if err != nil {
+		return nil, fmt.Errorf("monthly %s set of %s: %w", d, p, err)
+	}
+	return a, nil
+}
+
+func (s *Scheduler) build(ctx context.Context, d action.Destination, p Period) (*action.Action, error) {
+	now, loc := s.clock()
+	live, revisions, err := s.Source.Revisions(ctx, SystemClient, Key(d, p))
+	if err != nil || live {
 		return nil, err
 	}
+	key := revisionKey(Key(d, p), revisions+1)
 	completed, err := s.Source.CompletedBetween(ctx, p.Start(loc), p.Next().Start(loc))
 	if err != nil {
 		return nil, err
@@ -119,7 +166,8 @@ func (s *Scheduler) build(ctx context.Context, d action.Destination, p Period, n
 	}
 	na := action.NewAction{
 		ID: id, Reference: "RH-" + id.String(), ClientID: SystemClient, IdempotencyKey: key, BodyHash: sum[:],
-		Kind: kind, PersonKey: "monthly:" + string(d), Body: body, CreatedAt: now,
+		// A queue of its own per month: a set that is stuck holds no other.
+		Kind: kind, PersonKey: "monthly:" + key, Body: body, CreatedAt: now,
 		Messages: []action.NewMessage{{ID: mid, Destination: d}},
 	}
 	existing, _, created, err := s.Store.Insert(ctx, na)
@@ -127,13 +175,13 @@ func (s *Scheduler) build(ctx context.Context, d action.Destination, p Period, n
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	if !created {
-		s.logger().Info("monthly set already stored by another replica", "recipient", d, "period", p.String(), "action", existing.ID)
+		s.logger().Info("monthly set already stored by another replica", "recipient", d, "period", p.String(), "key", key, "action", existing.ID)
 		return nil, nil
 	}
 	if s.Stored != nil {
 		s.Stored()
 	}
-	s.logger().Info("monthly set stored", "recipient", d, "period", p.String(), "action", id, "bytes", len(body))
+	s.logger().Info("monthly set stored", "recipient", d, "period", p.String(), "key", key, "action", id, "bytes", len(body))
 	return na.Accepted(), nil
 }
 

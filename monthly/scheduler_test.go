@@ -20,7 +20,8 @@ import (
 
 // fakeSource is the Source port: canned answers, calls recorded.
 type fakeSource struct {
-	scheduled    map[string]bool  // by idempotency key
+	scheduled    map[string]bool  // a live set, by idempotency key
+	revisions    map[string]int   // sets stored (cancelled or not), by idempotency key
 	scheduledErr map[string]error // by idempotency key
 	completed    []Completed
 	completedErr error
@@ -49,9 +50,13 @@ func (f *fakeSource) RegisteredBornIn(_ context.Context, year int, month time.Mo
 	return f.turning, f.turningErr
 }
 
-func (f *fakeSource) Scheduled(_ context.Context, clientID, key string) (bool, error) {
+func (f *fakeSource) Revisions(_ context.Context, clientID, key string) (bool, int, error) {
 	f.scheduledCalls = append(f.scheduledCalls, scheduledCall{clientID, key})
-	return f.scheduled[key], f.scheduledErr[key]
+	n := f.revisions[key]
+	if f.scheduled[key] && n == 0 {
+		n = 1
+	}
+	return f.scheduled[key], n, f.scheduledErr[key]
 }
 
 // fakeInserter is the Inserter port: it records what it is given and
@@ -116,7 +121,7 @@ func checkNewAction(t *testing.T, na action.NewAction, kind action.Kind, dest ac
 	if na.Kind != kind {
 		t.Errorf("kind = %q, want %q", na.Kind, kind)
 	}
-	if want := "monthly:" + string(dest); na.PersonKey != want {
+	if want := "monthly:" + key; na.PersonKey != want {
 		t.Errorf("person key = %q, want %q", na.PersonKey, want)
 	}
 	if len(na.Messages) != 1 || na.Messages[0].Destination != dest {
@@ -322,15 +327,16 @@ func TestTickErrors(t *testing.T) {
 		wantInsert int
 	}{
 		{"scheduled check", func(h *harness) { h.src.scheduledErr = map[string]error{"voter_register:2026-10": boom} },
-			[]string{"voter_register", "2026-10"}, 0, 0},
+			[]string{"voter_register", "2026-10"}, 1, 1},
 		{"completed actions", func(h *harness) { h.src.completedErr = boom },
-			[]string{"voter_register", "2026-10"}, 0, 0},
-		{"turning adults", func(h *harness) { h.src.turningErr = boom },
-			[]string{"voter_register", "2026-10"}, 0, 0},
+			[]string{"voter_register", "2026-10", "statistics"}, 0, 0},
 		{"statistics after the voter set", func(h *harness) { h.src.scheduledErr = map[string]error{"statistics:2026-10": boom} },
 			[]string{"statistics", "2026-10"}, 1, 1},
+		// Each recipient on its own: the voter set failing holds no statistics.
+		{"voter set before the statistics", func(h *harness) { h.src.turningErr = boom },
+			[]string{"voter_register", "2026-10"}, 1, 1},
 		{"insert", func(h *harness) { h.store.err = boom },
-			[]string{"voter_register", "2026-10", "store"}, 0, 1},
+			[]string{"voter_register", "statistics", "2026-10", "store"}, 0, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, time.Date(2026, 11, 3, 10, 0, 0, 0, mustKyiv(t)))
@@ -399,5 +405,36 @@ func TestTickWithoutLocationUsesUTC(t *testing.T) {
 	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	if len(h.src.betweenCalls) == 0 || !h.src.betweenCalls[0][0].Equal(from) {
 		t.Errorf("CompletedBetween calls %v, want from %v", h.src.betweenCalls, from)
+	}
+}
+
+// A set an operator cancelled is built again under the next revision of
+// its key, in a queue of its own; a live revision stops it.
+func TestTickRebuildsACancelledSet(t *testing.T) {
+	h := newHarness(t, time.Date(2026, 11, 3, 10, 0, 0, 0, mustKyiv(t)))
+	h.src.revisions = map[string]int{"voter_register:2026-10": 1, "statistics:2026-10": 2}
+	h.src.scheduled = map[string]bool{"statistics:2026-10": true}
+	out, err := h.s.Tick(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || out[0].IdempotencyKey != "voter_register:2026-10#2" {
+		t.Fatalf("Tick returned %+v, want the voter set's second revision only", out)
+	}
+	checkNewAction(t, h.store.got[0], KindVoterRegister, DestVoterRegister, "voter_register:2026-10#2", h.s.Now())
+}
+
+// Within the grace after midnight on the first, last month's sets wait:
+// an action completing across midnight is still to be counted.
+func TestTickWaitsOutTheGrace(t *testing.T) {
+	kyiv := mustKyiv(t)
+	h := newHarness(t, time.Date(2026, 11, 1, 0, 10, 0, 0, kyiv))
+	h.s.Grace = 15 * time.Minute
+	if out, err := h.s.Tick(context.Background()); err != nil || len(out) != 0 || len(h.src.scheduledCalls) != 0 {
+		t.Fatalf("Tick at 00:10 = %v, %v (%d look-ups); want nothing yet", out, err, len(h.src.scheduledCalls))
+	}
+	h.s.Now = func() time.Time { return time.Date(2026, 11, 1, 0, 15, 0, 0, kyiv) }
+	if out, err := h.s.Tick(context.Background()); err != nil || len(out) != 2 {
+		t.Fatalf("Tick at 00:15 = %v, %v; want the two October sets", out, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/reghub/reghub/action"
@@ -70,12 +71,15 @@ func (s *Store) RegisteredBornIn(ctx context.Context, year int, month time.Month
 	return out, nil
 }
 
-// Scheduled reports whether the client stored an action under the key.
-func (s *Store) Scheduled(ctx context.Context, clientID, key string) (bool, error) {
-	var ok bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM actions WHERE client_id = $1 AND idempotency_key = $2)`,
-		clientID, key).Scan(&ok); err != nil {
-		return false, fmt.Errorf("look up scheduled set: %w", err)
+// Revisions counts the client's actions under the key or a revision of it
+// (key#n), and whether one is not cancelled. The unique index on
+// (client_id, idempotency_key) answers both patterns.
+func (s *Store) Revisions(ctx context.Context, clientID, key string) (live bool, revisions int, err error) {
+	if err := s.pool.QueryRow(ctx, `
+		SELECT coalesce(bool_or(status <> 'cancelled'), false), count(*) FROM actions
+		WHERE client_id = $1 AND (idempotency_key = $2 OR idempotency_key LIKE $3)`,
+		clientID, key, strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(key)+"#%").Scan(&live, &revisions); err != nil {
+		return false, 0, fmt.Errorf("look up the set's revisions: %w", err)
 	}
-	return ok, nil
+	return live, revisions, nil
 }

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/reghub/reghub/action"
 	"github.com/reghub/reghub/monthly"
+	"github.com/reghub/reghub/ops"
 )
 
 // TestMonthlySetsExactlyOnce runs the monthly scheduler of several
@@ -130,4 +132,56 @@ func registrationsDump(t *testing.T, b bundle) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// A set an operator cancelled (undeliverable, say) is built again under
+// the next revision of its key, once, however many schedulers tick; a
+// revision that stands stops further ones.
+func TestMonthlySetRebuiltAfterCancel(t *testing.T) {
+	b := setup(t)
+	kyiv, err := time.LoadLocation("Europe/Kyiv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 3, 10, 0, 0, 0, kyiv)
+	sched := &monthly.Scheduler{Source: b.store, Store: b.store, Location: kyiv, Now: func() time.Time { return now }}
+	first, err := sched.Build(b.ctx, monthly.DestVoterRegister, monthly.Period{Year: 2026, Month: time.October})
+	if err != nil || first == nil {
+		t.Fatalf("first build: %v %v", first, err)
+	}
+	if err := b.store.CancelAction(b.ctx, ops.Step{At: time.Now(), Actor: "op", Role: "operator", Operation: ops.OpCancel,
+		Target: "action:" + first.ID.String(), Reason: "the register refused the set's form"}, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := sched.Tick(b.ctx); err != nil {
+				t.Errorf("tick: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	rows, err := b.store.Pool().Query(b.ctx, `SELECT idempotency_key, status, person_key FROM actions WHERE client_id = 'reghub' AND kind = $1 ORDER BY seq`,
+		string(monthly.KindVoterRegister))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var key, status, person string
+		if err := rows.Scan(&key, &status, &person); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, key+" "+status+" "+person)
+	}
+	want := []string{
+		"voter_register:2026-10 cancelled monthly:voter_register:2026-10",
+		"voter_register:2026-10#2 pending monthly:voter_register:2026-10#2",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("voter sets %q, want %q", got, want)
+	}
 }

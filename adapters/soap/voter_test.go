@@ -137,7 +137,7 @@ func TestVoterSenderAgainstSimulator(t *testing.T) {
 			t.Errorf("set %d received as %+v", i, e)
 		}
 	}
-	if c := in.ByPeriod["2026-09"]; c != (votersim.PeriodCounts{Sets: 2, TurningAdult: 2, Registered: 2, Deregistered: 2}) {
+	if c := in.ByPeriod["2026-09"]; c != (votersim.PeriodCounts{Sets: 2, TurningAdult: 2, Registered: 2, Deregistered: 3}) {
 		t.Errorf("by period: %+v", in.ByPeriod)
 	}
 	var want monthly.VoterSet

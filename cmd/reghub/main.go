@@ -42,11 +42,12 @@ var commands = map[string]struct {
 	"ops":      {runOps, "resolve failed deliveries through a running hub's API"},
 	"worker":   {runWorker, "perform the SOAP exchanges a hub forwards through NATS JetStream"},
 	"audit":    {runAudit, "verify the audit log; list who accessed a person's data, or an organisation's queries"},
+	"monthly":  {runMonthly, "build a month's sets for the voter register and statistics (one the scheduler did not reach)"},
 }
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: reghub <command> [flags]\n\ncommands:")
-	for _, name := range []string{"serve", "worker", "simulate", "demo", "load", "clients", "ops", "audit"} {
+	for _, name := range []string{"serve", "worker", "simulate", "demo", "load", "clients", "ops", "audit", "monthly"} {
 		fmt.Fprintf(os.Stderr, "  %-9s %s\n", name, commands[name].help)
 	}
 	fmt.Fprintln(os.Stderr, "\nreghub <command> -h shows a command's flags.")

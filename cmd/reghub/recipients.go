@@ -32,6 +32,7 @@ type recipientConfig struct {
 	// month to send (0: never); MonthlyTZ is the zone months begin in.
 	MonthlyEvery        time.Duration
 	MonthlyTZ           string
+	MonthlyGrace        time.Duration
 	StatisticsThreshold int
 }
 
@@ -40,8 +41,30 @@ type recipientConfig struct {
 func (c *recipientConfig) register(fs *flag.FlagSet) {
 	c.registerEndpoints(fs)
 	fs.DurationVar(&c.MonthlyEvery, "monthly-every", time.Hour, "how often to look for a month whose sets (voter register, statistics) are not built yet; 0: never build them here")
+	c.registerMonthly(fs)
+}
+
+// registerMonthly adds the flags of how the monthly sets are built.
+func (c *recipientConfig) registerMonthly(fs *flag.FlagSet) {
 	fs.StringVar(&c.MonthlyTZ, "monthly-tz", "Europe/Kyiv", "time zone (IANA name) in which months begin")
+	fs.DurationVar(&c.MonthlyGrace, "monthly-grace", 15*time.Minute, "how long after the month's first midnight last month's sets wait, so that actions completing across midnight are counted")
 	fs.IntVar(&c.StatisticsThreshold, "statistics-threshold", monthly.DefaultThreshold, "smallest count the statistics publish; smaller cells are suppressed (at least 5)")
+}
+
+// minMonthlyRetain is the shortest retention the monthly sets allow: the
+// month's completed actions must still be there when its sets are built,
+// and a set's key for as long as the scheduler may look for it (the month
+// after), or the month would be built and sent again.
+const minMonthlyRetain = 62 * 24 * time.Hour
+
+// checkMonthlyRetain refuses a retention under which the sets would be
+// incomplete or sent twice.
+func (c recipientConfig) checkMonthlyRetain(retain time.Duration) error {
+	if c.MonthlyEvery > 0 && retain != 0 && retain < minMonthlyRetain {
+		return fmt.Errorf("--retain %s is shorter than the %d days the monthly sets need (a month's actions must outlive it, and its sets' keys the month after); raise it, or set --monthly-every 0",
+			retain, minMonthlyRetain/(24*time.Hour))
+	}
+	return nil
 }
 
 // registerEndpoints adds the flags of where the recipients are, which a
@@ -71,8 +94,12 @@ func (c recipientConfig) scheduler(loc *time.Location, src monthly.Source, store
 	if c.MonthlyEvery <= 0 {
 		return nil
 	}
+	return c.newScheduler(loc, src, store, stored, log)
+}
+
+func (c recipientConfig) newScheduler(loc *time.Location, src monthly.Source, store monthly.Inserter, stored func(), log *slog.Logger) *monthly.Scheduler {
 	return &monthly.Scheduler{Source: src, Store: store, Location: loc, Threshold: c.StatisticsThreshold,
-		Stored: stored, Log: log.With("component", "monthly")}
+		Grace: c.MonthlyGrace, Stored: stored, Log: log.With("component", "monthly")}
 }
 
 // loadRouting reads the routing rules and applies --regbody-url.

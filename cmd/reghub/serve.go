@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -33,6 +34,7 @@ import (
 	"github.com/reghub/reghub/auth"
 	"github.com/reghub/reghub/guard"
 	"github.com/reghub/reghub/mapping"
+	"github.com/reghub/reghub/monthly"
 	"github.com/reghub/reghub/notice"
 	"github.com/reghub/reghub/ops"
 	"github.com/reghub/reghub/outbox"
@@ -118,6 +120,10 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger(os.Stderr, cfg.LogLevel, cfg.LogJSON)
+	// Refused before a database is started for it.
+	if err := cfg.Recipients.checkMonthlyRetain(cfg.Retain); err != nil {
+		return err
+	}
 	db, err := openDatabase(ctx, cfg.DatabaseURL, cfg.DataDir, log)
 	if err != nil {
 		return err
@@ -199,6 +205,9 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.Recipients.checkMonthlyRetain(cfg.Retain); err != nil {
+		return nil, err
+	}
 	keyPath := cfg.AuditKey
 	if keyPath == "" {
 		keyPath = filepath.Join(cfg.DataDir, "audit.key")
@@ -256,6 +265,11 @@ func startHub(ctx context.Context, cfg serveConfig, dbURL string, log *slog.Logg
 			return nil, fmt.Errorf("forward through JetStream: %w", err)
 		}
 		for dest, local := range senders {
+			if slices.Contains(monthly.Recipients, dest) {
+				// A month's set may be megabytes: above a NATS server's
+				// max_payload (1 MB by default). Once a month, the hub sends it.
+				continue
+			}
 			senders[dest] = fwd.Sender(dest, local)
 		}
 		log.Info("SOAP exchanges forwarded to delivery workers", "nats", cfg.NATSURL, "stream", jetstream.StreamName)

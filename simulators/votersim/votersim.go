@@ -318,7 +318,7 @@ func check(req *voter.SubmitVoterSetRequest) []string {
 			need(v.GivenNames != "", at+".givenNames")
 			need(mapping.Day(v.BirthDate) != "", at+".birthDate")
 			need(v.Sex != nil && (*v.Sex == voter.SexM || *v.Sex == voter.SexF), at+".sex")
-			need(v.Address != nil && v.Address.Katottg != "", at+".address.katottg")
+			need(v.Address == nil || v.Address.Katottg != "", at+".address.katottg") // no address: known by number (a cancellation)
 			need(mapping.Day(v.Date) != "", at+".date")
 		}
 	}

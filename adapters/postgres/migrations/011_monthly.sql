@@ -5,6 +5,15 @@
 ALTER TABLE clients DROP CONSTRAINT clients_role_check;
 ALTER TABLE clients ADD CONSTRAINT clients_role_check
     CHECK (role IN ('registry', 'authority', 'operator', 'auditor', 'admin', 'system'));
+-- A client already called reghub would own the sets (and could read them,
+-- or take a month's key first): the upgrade stops instead.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM clients WHERE id = 'reghub' AND role <> 'system') THEN
+        RAISE EXCEPTION 'a client named reghub exists (role %): rename it before upgrading; the id is the hub''s own',
+            (SELECT role FROM clients WHERE id = 'reghub');
+    END IF;
+END $$;
 INSERT INTO clients (id, name, role, token_hash)
 VALUES ('reghub', 'reghub (monthly sets; no token)', 'system', sha256(gen_random_uuid()::text::bytea))
 ON CONFLICT (id) DO NOTHING;
