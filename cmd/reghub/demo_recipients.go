@@ -65,7 +65,7 @@ func demoRecipients(ctx context.Context, h *hub) error {
 		rows.Close()
 		if (len(lines) > 0 && !pending) || time.Now().After(deadline) {
 			if len(lines) == 0 {
-				lines = []string{"  none yet (--monthly-every 0?)"}
+				lines = []string{"  none yet (they wait --monthly-grace after a month's first midnight; --monthly-every 0 turns them off)"}
 			}
 			fmt.Println(strings.Join(lines, "\n"))
 			return nil

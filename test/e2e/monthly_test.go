@@ -208,7 +208,7 @@ func TestMonthlySetsReachTheirRecipientsOnce(t *testing.T) {
 
 	// The scheduler on, in two processes at once.
 	e.Hub.Kill()
-	e.HubArgs = append(slices.Clone(e.HubArgs), "--monthly-every", "200ms")
+	e.HubArgs = append(slices.Clone(e.HubArgs), "--monthly-every", "200ms", "--monthly-grace", "0s")
 	e.Hub = e.StartHub()
 	e.StartReplica()
 
@@ -426,7 +426,7 @@ func TestMonthlySetSurvivesRecipientOutage(t *testing.T) {
 	last := monthly.PeriodOf(time.Now().In(loc)).Prev()
 	e := hubtest.NewEnv(t, hubtest.Opts{
 		Statistics: upstream.Config{Outage: true},
-		HubArgs:    []string{"--monthly-every", "200ms", "--max-attempts", "100"},
+		HubArgs:    []string{"--monthly-every", "200ms", "--monthly-grace", "0s", "--max-attempts", "100"},
 	})
 	op := operatorToken(t, e, "op-monthly-outage", auth.RoleOperator)
 	get := func(id string) hubtest.ActionView {
