@@ -2,10 +2,8 @@ package mapping_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,14 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
-
 	"github.com/reghub/reghub/action"
 	"github.com/reghub/reghub/mapping"
 	"github.com/reghub/reghub/routing"
+	"github.com/reghub/reghub/test/openapitest"
 )
 
 // militaryFixtures are the kinds told to the military enlistment centre:
@@ -201,51 +195,22 @@ func TestToMilitaryRefuses(t *testing.T) {
 	}
 }
 
-// militaryContract loads schemas/military/military.yaml.
-func militaryContract(t *testing.T) routers.Router {
-	t.Helper()
-	doc, err := openapi3.NewLoader().LoadFromFile("../schemas/military/military.yaml")
-	if err != nil {
-		t.Fatalf("load military.yaml: %v", err)
-	}
-	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("military.yaml is not a valid OpenAPI document: %v", err)
-	}
-	doc.Servers = nil
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return router
-}
-
-func validateNotice(t *testing.T, router routers.Router, key string, body []byte) error {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://centre.invalid/v1/registrations/notifications", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", key)
-	route, params, err := router.FindRoute(req)
-	if err != nil {
-		t.Fatalf("the contract has no route for the notice: %v", err)
-	}
-	return openapi3filter.ValidateRequest(context.Background(), &openapi3filter.RequestValidationInput{
-		Request: req, PathParams: params, Route: route,
-	})
-}
+// The contract, and where a notification is posted.
+const (
+	militaryContractPath = "../schemas/military/military.yaml"
+	militaryURL          = "http://centre.invalid/v1/registrations/notifications"
+)
 
 // TestMilitaryGoldenMatchesContract: every golden is a valid request body
 // of the contract, and the contract does refuse a notice it must refuse.
 func TestMilitaryGoldenMatchesContract(t *testing.T) {
-	router := militaryContract(t)
+	_, router := openapitest.Load(t, militaryContractPath)
 	for _, fx := range militaryFixtures {
 		raw, err := os.ReadFile(militaryGolden(fx.kind))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := validateNotice(t, router, fixedMeta.MessageID, raw); err != nil {
+		if err := openapitest.ValidatePost(t, router, militaryURL, fixedMeta.MessageID, raw); err != nil {
 			t.Errorf("%s does not match schemas/military/military.yaml: %v", militaryGolden(fx.kind), err)
 		}
 	}
@@ -265,7 +230,7 @@ func TestMilitaryGoldenMatchesContract(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if validateNotice(t, router, fixedMeta.MessageID, body) == nil {
+		if openapitest.ValidatePost(t, router, militaryURL, fixedMeta.MessageID, body) == nil {
 			t.Errorf("%s: the contract accepts it", name)
 		}
 	}

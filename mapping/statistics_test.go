@@ -2,10 +2,8 @@ package mapping_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,13 +14,11 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/reghub/reghub/action"
 	"github.com/reghub/reghub/mapping"
 	"github.com/reghub/reghub/monthly"
+	"github.com/reghub/reghub/test/openapitest"
 )
 
 // statisticsReportID is the outbox message id of the goldens' reports.
@@ -201,52 +197,23 @@ func TestToStatisticsRefuses(t *testing.T) {
 	}
 }
 
-// statisticsContract loads schemas/statistics/statistics.yaml.
-func statisticsContract(t *testing.T) (*openapi3.T, routers.Router) {
-	t.Helper()
-	doc, err := openapi3.NewLoader().LoadFromFile("../schemas/statistics/statistics.yaml")
-	if err != nil {
-		t.Fatalf("load statistics.yaml: %v", err)
-	}
-	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("statistics.yaml is not a valid OpenAPI document: %v", err)
-	}
-	doc.Servers = nil
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return doc, router
-}
-
-func validateReport(t *testing.T, router routers.Router, key string, body []byte) error {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://statistics.invalid/v1/statistics/migration-reports", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", key)
-	route, params, err := router.FindRoute(req)
-	if err != nil {
-		t.Fatalf("the contract has no route for the report: %v", err)
-	}
-	return openapi3filter.ValidateRequest(context.Background(), &openapi3filter.RequestValidationInput{
-		Request: req, PathParams: params, Route: route,
-	})
-}
+// The contract, and where a report is posted.
+const (
+	statisticsContractPath = "../schemas/statistics/statistics.yaml"
+	statisticsURL          = "http://statistics.invalid/v1/statistics/migration-reports"
+)
 
 // TestStatisticsGoldenMatchesContract: every golden is a valid request
 // body of the contract, and the contract refuses what must not be
 // published.
 func TestStatisticsGoldenMatchesContract(t *testing.T) {
-	_, router := statisticsContract(t)
+	_, router := openapitest.Load(t, statisticsContractPath)
 	for name := range statisticsFixtures {
 		raw, err := os.ReadFile(statisticsGolden(name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := validateReport(t, router, statisticsReportID, raw); err != nil {
+		if err := openapitest.ValidatePost(t, router, statisticsURL, statisticsReportID, raw); err != nil {
 			t.Errorf("%s does not match schemas/statistics/statistics.yaml: %v", statisticsGolden(name), err)
 		}
 	}
@@ -281,7 +248,7 @@ func TestStatisticsGoldenMatchesContract(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if validateReport(t, router, statisticsReportID, body) == nil {
+		if openapitest.ValidatePost(t, router, statisticsURL, statisticsReportID, body) == nil {
 			t.Errorf("%s: the contract accepts it", name)
 		}
 	}
@@ -459,8 +426,8 @@ func TestStatisticsPrivacy(t *testing.T) {
 	})
 
 	t.Run("only the contract's keys", func(t *testing.T) {
-		doc, router := statisticsContract(t)
-		if err := validateReport(t, router, statisticsReportID, raw); err != nil {
+		doc, router := openapitest.Load(t, statisticsContractPath)
+		if err := openapitest.ValidatePost(t, router, statisticsURL, statisticsReportID, raw); err != nil {
 			t.Fatalf("the report does not match the contract: %v", err)
 		}
 		var v any

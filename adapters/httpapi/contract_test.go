@@ -15,7 +15,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/reghub/reghub/access"
 	"github.com/reghub/reghub/action"
@@ -26,6 +25,7 @@ import (
 	"github.com/reghub/reghub/guard"
 	"github.com/reghub/reghub/ops"
 	"github.com/reghub/reghub/simulators/localregistry"
+	"github.com/reghub/reghub/test/openapitest"
 	"github.com/reghub/reghub/test/pgtest"
 )
 
@@ -33,20 +33,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func loadSpec(t *testing.T) (*openapi3.T, routers.Router) {
 	t.Helper()
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromFile("../../schemas/openapi.yaml")
-	if err != nil {
-		t.Fatalf("load openapi.yaml: %v", err)
-	}
-	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("openapi.yaml is not a valid OpenAPI document: %v", err)
-	}
-	doc.Servers = nil // match any host: the test server's port is random
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		t.Fatalf("router: %v", err)
-	}
-	return doc, router
+	return openapitest.Load(t, "../../schemas/openapi.yaml")
 }
 
 // Every route the server has is in the contract, and every operation of the

@@ -4,20 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/google/uuid"
 
 	"github.com/reghub/reghub/action"
@@ -25,6 +19,7 @@ import (
 	"github.com/reghub/reghub/outbox"
 	"github.com/reghub/reghub/simulators/militarysim"
 	"github.com/reghub/reghub/simulators/upstream"
+	"github.com/reghub/reghub/test/openapitest"
 )
 
 var testBody = mapping.RegistrationBody{Code: "99999901", Name: "Відділ реєстрації місця проживання (вигаданий)"}
@@ -65,120 +60,26 @@ type harness struct {
 	url    string
 	sim    *militarysim.Server
 	sender *Sender
-	// lax: the answers are expected to break the contract (malformed).
-	lax bool
-
-	mu         sync.Mutex
-	statuses   []int
-	violations []string
+	proxy  *openapitest.Proxy
 }
 
 func newHarness(t *testing.T, cfg upstream.Config, timeout time.Duration) *harness {
 	t.Helper()
-	router := contract(t)
+	_, router := openapitest.Load(t, "../../schemas/military/military.yaml")
 	h := &harness{sim: militarysim.New(cfg, nil)}
-	srv := httptest.NewServer(h.check(router, h.sim.Handler()))
+	h.proxy = &openapitest.Proxy{Router: router, Path: Path, Agent: "reghub-military", Next: h.sim.Handler()}
+	srv := httptest.NewServer(h.proxy)
 	h.url = srv.URL
 	h.sender = New(srv.URL, timeout, testBody)
 	t.Cleanup(func() {
 		srv.Close() // waits for the handlers, and so for their checks
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		for _, v := range h.violations {
-			t.Error(v)
-		}
+		h.proxy.Report(t)
 	})
 	return h
 }
 
-// contract loads schemas/military/military.yaml.
-func contract(t *testing.T) routers.Router {
-	t.Helper()
-	doc, err := openapi3.NewLoader().LoadFromFile("../../schemas/military/military.yaml")
-	if err != nil {
-		t.Fatalf("load military.yaml: %v", err)
-	}
-	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("military.yaml is not a valid OpenAPI document: %v", err)
-	}
-	doc.Servers = nil // any host: the test server's port is random
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return router
-}
-
-// check validates each notification against the contract, serves it, and
-// validates the answer before passing it on. The control endpoints pass
-// through unchecked.
-func (h *harness) check(router routers.Router, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != Path {
-			next.ServeHTTP(w, r)
-			return
-		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			h.violate("read request: %v", err)
-			return
-		}
-		// The route is found on a copy with an absolute URL.
-		abs, err := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
-		if err != nil {
-			h.violate("copy request: %v", err)
-			return
-		}
-		abs.Header = r.Header.Clone()
-		route, params, err := router.FindRoute(abs)
-		if err != nil {
-			h.violate("the contract has no route for %s %s: %v", r.Method, r.URL.Path, err)
-			return
-		}
-		in := &openapi3filter.RequestValidationInput{Request: abs, PathParams: params, Route: route}
-		reqErr := openapi3filter.ValidateRequest(context.Background(), in)
-		if reqErr != nil && r.Header.Get("User-Agent") == "reghub-military" {
-			h.violate("the sender's notification does not match the contract: %v\n%s", reqErr, body)
-		}
-
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		rec := httptest.NewRecorder()
-		next.ServeHTTP(rec, r) // a dropped connection panics through here, as it should
-		if r.Context().Err() != nil {
-			return // the client is gone; nothing was answered
-		}
-		h.mu.Lock()
-		h.statuses = append(h.statuses, rec.Code)
-		lax := h.lax
-		h.mu.Unlock()
-		if !lax {
-			out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: rec.Code, Header: rec.Header(),
-				Options: &openapi3filter.Options{IncludeResponseStatus: true}}
-			out.SetBodyBytes(rec.Body.Bytes())
-			if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
-				h.violate("the simulator's answer %d does not match the contract: %v\n%s", rec.Code, err, rec.Body.Bytes())
-			}
-		}
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(rec.Body.Bytes())
-	})
-}
-
-func (h *harness) violate(format string, args ...any) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.violations = append(h.violations, fmt.Sprintf(format, args...))
-}
-
 // seen returns the HTTP statuses answered so far.
-func (h *harness) seen() []int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]int(nil), h.statuses...)
-}
+func (h *harness) seen() []int { return h.proxy.Seen() }
 
 func (h *harness) inspect(t *testing.T) militarysim.Inspection {
 	t.Helper()
@@ -361,9 +262,7 @@ func TestRelayDeadline(t *testing.T) {
 // the centre had applied it, the resend hears the same reference.
 func TestMalformedReply(t *testing.T) {
 	h := newHarness(t, upstream.Config{MalformedRate: 1}, time.Second)
-	h.mu.Lock()
-	h.lax = true
-	h.mu.Unlock()
+	h.proxy.SetLax(true) // the answers break the contract on purpose
 	m := message(submission(nil))
 	_, err := h.sender.Send(context.Background(), m)
 	wantError(t, err, outbox.ClassMalformedReply, false)
@@ -531,38 +430,5 @@ func TestNewDefaults(t *testing.T) {
 	}
 	if s.http.RetryCount != 0 {
 		t.Errorf("retry count %d, want 0", s.http.RetryCount)
-	}
-}
-
-// TestContractCheckBites: the harness's check does catch a notification and
-// an answer that break the contract, so the tests above are not vacuous.
-func TestContractCheckBites(t *testing.T) {
-	h := &harness{}
-	srv := httptest.NewServer(h.check(contract(t), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		_, _ = io.WriteString(w, `{"ref": "MIL-1"}`)
-	})))
-	defer srv.Close()
-	req, err := http.NewRequest(http.MethodPost, srv.URL+Path, strings.NewReader(`{"message_id": "x"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "reghub-military")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var request, answer bool
-	for _, v := range h.violations {
-		request = request || strings.Contains(v, "the sender's notification does not match")
-		answer = answer || strings.Contains(v, "answer 201 does not match")
-	}
-	if !request || !answer {
-		t.Fatalf("violations %q: want the request's and the answer's", h.violations)
 	}
 }

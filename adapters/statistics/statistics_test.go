@@ -4,21 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/google/uuid"
 
 	"github.com/reghub/reghub/action"
@@ -27,6 +21,7 @@ import (
 	"github.com/reghub/reghub/outbox"
 	"github.com/reghub/reghub/simulators/statsim"
 	"github.com/reghub/reghub/simulators/upstream"
+	"github.com/reghub/reghub/test/openapitest"
 )
 
 var testBody = mapping.RegistrationBody{Code: "99999901", Name: "Відділ реєстрації місця проживання (вигаданий)"}
@@ -58,126 +53,32 @@ func message(body []byte) outbox.Message {
 		Kind: monthly.KindStatistics, PersonKey: "monthly:statistics", Body: body, Stage: outbox.StageSend, Attempt: 1}
 }
 
-// harness is the sender against the simulator over HTTP, with every report
-// and every answer checked against the contract on the way.
+// harness is the sender against the simulator over HTTP, with every
+// report and every answer checked against the contract on the way.
 type harness struct {
 	url    string
 	sim    *statsim.Server
 	sender *Sender
-	// lax: the answers are expected to break the contract (malformed).
-	lax bool
-
-	mu         sync.Mutex
-	statuses   []int
-	violations []string
+	proxy  *openapitest.Proxy
 }
 
 func newHarness(t *testing.T, cfg upstream.Config, timeout time.Duration) *harness {
 	t.Helper()
-	router := contract(t)
+	_, router := openapitest.Load(t, "../../schemas/statistics/statistics.yaml")
 	h := &harness{sim: statsim.New(cfg, nil)}
-	srv := httptest.NewServer(h.check(router, h.sim.Handler()))
+	h.proxy = &openapitest.Proxy{Router: router, Path: Path, Agent: "reghub-statistics", Next: h.sim.Handler()}
+	srv := httptest.NewServer(h.proxy)
 	h.url = srv.URL
 	h.sender = New(srv.URL, timeout, testBody)
 	t.Cleanup(func() {
 		srv.Close() // waits for the handlers, and so for their checks
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		for _, v := range h.violations {
-			t.Error(v)
-		}
+		h.proxy.Report(t)
 	})
 	return h
 }
 
-// contract loads schemas/statistics/statistics.yaml.
-func contract(t *testing.T) routers.Router {
-	t.Helper()
-	doc, err := openapi3.NewLoader().LoadFromFile("../../schemas/statistics/statistics.yaml")
-	if err != nil {
-		t.Fatalf("load statistics.yaml: %v", err)
-	}
-	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("statistics.yaml is not a valid OpenAPI document: %v", err)
-	}
-	doc.Servers = nil // any host: the test server's port is random
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return router
-}
-
-// check validates each report against the contract, serves it, and
-// validates the answer before passing it on. The control endpoints pass
-// through unchecked.
-func (h *harness) check(router routers.Router, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != Path {
-			next.ServeHTTP(w, r)
-			return
-		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			h.violate("read request: %v", err)
-			return
-		}
-		// The route is found on a copy with an absolute URL.
-		abs, err := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
-		if err != nil {
-			h.violate("copy request: %v", err)
-			return
-		}
-		abs.Header = r.Header.Clone()
-		route, params, err := router.FindRoute(abs)
-		if err != nil {
-			h.violate("the contract has no route for %s %s: %v", r.Method, r.URL.Path, err)
-			return
-		}
-		in := &openapi3filter.RequestValidationInput{Request: abs, PathParams: params, Route: route}
-		reqErr := openapi3filter.ValidateRequest(context.Background(), in)
-		if reqErr != nil && r.Header.Get("User-Agent") == "reghub-statistics" {
-			h.violate("the sender's report does not match the contract: %v\n%s", reqErr, body)
-		}
-
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		rec := httptest.NewRecorder()
-		next.ServeHTTP(rec, r) // a dropped connection panics through here, as it should
-		if r.Context().Err() != nil {
-			return // the client is gone; nothing was answered
-		}
-		h.mu.Lock()
-		h.statuses = append(h.statuses, rec.Code)
-		lax := h.lax
-		h.mu.Unlock()
-		if !lax {
-			out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: rec.Code, Header: rec.Header(),
-				Options: &openapi3filter.Options{IncludeResponseStatus: true}}
-			out.SetBodyBytes(rec.Body.Bytes())
-			if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
-				h.violate("the simulator's answer %d does not match the contract: %v\n%s", rec.Code, err, rec.Body.Bytes())
-			}
-		}
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(rec.Body.Bytes())
-	})
-}
-
-func (h *harness) violate(format string, args ...any) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.violations = append(h.violations, fmt.Sprintf(format, args...))
-}
-
 // seen returns the HTTP statuses answered so far.
-func (h *harness) seen() []int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]int(nil), h.statuses...)
-}
+func (h *harness) seen() []int { return h.proxy.Seen() }
 
 func (h *harness) inspect(t *testing.T) statsim.Inspection {
 	t.Helper()
@@ -369,9 +270,7 @@ func TestRelayDeadline(t *testing.T) {
 // the service had applied it, the resend hears the same reference.
 func TestMalformedReply(t *testing.T) {
 	h := newHarness(t, upstream.Config{MalformedRate: 1}, time.Second)
-	h.mu.Lock()
-	h.lax = true
-	h.mu.Unlock()
+	h.proxy.SetLax(true) // the answers break the contract on purpose
 	m := message(set(nil))
 	_, err := h.sender.Send(context.Background(), m)
 	wantError(t, err, outbox.ClassMalformedReply, false)
@@ -556,38 +455,5 @@ func TestNewDefaults(t *testing.T) {
 	}
 	if s.http.RetryCount != 0 {
 		t.Errorf("retry count %d, want 0", s.http.RetryCount)
-	}
-}
-
-// TestContractCheckBites: the harness's check does catch a report and an
-// answer that break the contract, so the tests above are not vacuous.
-func TestContractCheckBites(t *testing.T) {
-	h := &harness{}
-	srv := httptest.NewServer(h.check(contract(t), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		_, _ = io.WriteString(w, `{"ref": "STAT-1"}`)
-	})))
-	defer srv.Close()
-	req, err := http.NewRequest(http.MethodPost, srv.URL+Path, strings.NewReader(`{"reportId": "x"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "reghub-statistics")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var request, answer bool
-	for _, v := range h.violations {
-		request = request || strings.Contains(v, "the sender's report does not match")
-		answer = answer || strings.Contains(v, "answer 201 does not match")
-	}
-	if !request || !answer {
-		t.Fatalf("violations %q: want the request's and the answer's", h.violations)
 	}
 }
