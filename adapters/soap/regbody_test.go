@@ -1,16 +1,13 @@
 package soapclient_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"encoding/xml"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,53 +25,12 @@ import (
 	sim "github.com/reghub/reghub/simulators/upstream"
 )
 
-// regBodySim is the simulated registration bodies over HTTP, keeping the
-// raw SOAP requests it was sent.
-type regBodySim struct {
-	url string
-	mu  sync.Mutex
-	raw [][]byte
-}
+// regBodySim is the simulated registration bodies over HTTP, keeping the raw SOAP requests.
+type regBodySim = recordedSim[regbodysim.Inspection]
 
 func startRegBodySim(t *testing.T) *regBodySim {
 	t.Helper()
-	s := &regBodySim{}
-	h := regbodysim.New(sim.Config{}, nil).Handler()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && r.URL.Path == "/soap" {
-			b, _ := io.ReadAll(r.Body)
-			s.mu.Lock()
-			s.raw = append(s.raw, b)
-			s.mu.Unlock()
-			r.Body = io.NopCloser(bytes.NewReader(b))
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	s.url = srv.URL
-	return s
-}
-
-func (s *regBodySim) requests() [][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([][]byte(nil), s.raw...)
-}
-
-func (s *regBodySim) inspect(t *testing.T) regbodysim.Inspection {
-	t.Helper()
-	in, err := regbodysim.Inspect(t.Context(), s.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return in
-}
-
-func (s *regBodySim) configure(t *testing.T, cfg sim.Config) {
-	t.Helper()
-	if err := sim.SetConfig(t.Context(), s.url, cfg); err != nil {
-		t.Fatal(err)
-	}
+	return startRecordedSim(t, regbodysim.New(sim.Config{}, nil).Handler(), regbodysim.Inspect)
 }
 
 // testRules routes the communities UA1202 and UA1204 to endpoint; the
@@ -166,7 +122,7 @@ func TestRegBodySenderAgainstSimulator(t *testing.T) {
 			t.Errorf("%s: reply %+v, want acknowledged with the body's record", c.fixture, r)
 		}
 	}
-	in := s.inspect(t)
+	in := s.inspection(t)
 	if in.NoticeCount != len(cases) || in.RejectedCount != 0 || in.Duplicates != 0 {
 		t.Fatalf("inspection: %d notices, %d rejected (%+v), %d duplicates", in.NoticeCount, in.RejectedCount, in.Rejected, in.Duplicates)
 	}
@@ -204,7 +160,7 @@ func TestRegBodySenderResend(t *testing.T) {
 	if again != first || first.Kind != outbox.ReplyAcknowledged {
 		t.Errorf("resend answered %+v, first %+v", again, first)
 	}
-	in := s.inspect(t)
+	in := s.inspection(t)
 	if in.NoticeCount != 1 || in.Duplicates != 1 || in.DuplicatesByMessage[m.ID.String()] != 1 {
 		t.Errorf("inspection: %d notices, %d duplicates %v", in.NoticeCount, in.Duplicates, in.DuplicatesByMessage)
 	}
@@ -235,7 +191,7 @@ func TestRegBodySenderFaults(t *testing.T) {
 			m := regBodyMessage(regBodyFixture(t, "residence.deregister"))
 			_, err := snd.Send(t.Context(), m)
 			checkErr(t, err, tt.want)
-			if in := s.inspect(t); in.NoticeCount != 0 || in.RejectedCount != 0 {
+			if in := s.inspection(t); in.NoticeCount != 0 || in.RejectedCount != 0 {
 				t.Errorf("a failed call recorded %d notices, %d rejections", in.NoticeCount, in.RejectedCount)
 			}
 			s.configure(t, sim.Config{})
@@ -244,7 +200,7 @@ func TestRegBodySenderFaults(t *testing.T) {
 			if err != nil || r.Kind != outbox.ReplyAcknowledged {
 				t.Fatalf("after recovery: %+v, %v", r, err)
 			}
-			if in := s.inspect(t); in.NoticeCount != 1 {
+			if in := s.inspection(t); in.NoticeCount != 1 {
 				t.Errorf("after recovery: %d notices", in.NoticeCount)
 			}
 		})
@@ -268,7 +224,7 @@ func TestRegBodySenderRejected(t *testing.T) {
 			t.Errorf("attempt %d: %+v, want rejected %s", attempt, r, regbodysim.ReasonSimulated)
 		}
 	}
-	if in := s.inspect(t); in.RejectedCount != 1 || in.Duplicates != 1 || in.NoticeCount != 0 {
+	if in := s.inspection(t); in.RejectedCount != 1 || in.Duplicates != 1 || in.NoticeCount != 0 {
 		t.Errorf("inspection: %d rejected, %d duplicates, %d notices", in.RejectedCount, in.Duplicates, in.NoticeCount)
 	}
 }

@@ -1,17 +1,14 @@
 package soapclient_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"encoding/xml"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,53 +26,12 @@ import (
 	"github.com/reghub/reghub/simulators/votersim"
 )
 
-// voterSim is the simulated voter register over HTTP, keeping the raw
-// SOAP requests it was sent.
-type voterSim struct {
-	url string
-	mu  sync.Mutex
-	raw [][]byte
-}
+// voterSim is the simulated voter register over HTTP, keeping the raw SOAP requests.
+type voterSim = recordedSim[votersim.Inspection]
 
 func startVoterSim(t *testing.T) *voterSim {
 	t.Helper()
-	s := &voterSim{}
-	h := votersim.New(sim.Config{}, nil).Handler()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && r.URL.Path == "/soap" {
-			b, _ := io.ReadAll(r.Body)
-			s.mu.Lock()
-			s.raw = append(s.raw, b)
-			s.mu.Unlock()
-			r.Body = io.NopCloser(bytes.NewReader(b))
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	s.url = srv.URL
-	return s
-}
-
-func (s *voterSim) requests() [][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([][]byte(nil), s.raw...)
-}
-
-func (s *voterSim) inspect(t *testing.T) votersim.Inspection {
-	t.Helper()
-	in, err := votersim.Inspect(t.Context(), s.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return in
-}
-
-func (s *voterSim) configure(t *testing.T, cfg sim.Config) {
-	t.Helper()
-	if err := sim.SetConfig(t.Context(), s.url, cfg); err != nil {
-		t.Fatal(err)
-	}
+	return startRecordedSim(t, votersim.New(sim.Config{}, nil).Handler(), votersim.Inspect)
 }
 
 func voterSenderAt(url string, timeout time.Duration) outbox.Sender {
@@ -126,7 +82,7 @@ func TestVoterSenderAgainstSimulator(t *testing.T) {
 			t.Errorf("%s: reply %+v, want acknowledged %s", name, r, want)
 		}
 	}
-	in := s.inspect(t)
+	in := s.inspection(t)
 	if in.SetCount != 2 || in.RejectedCount != 0 || in.Duplicates != 0 {
 		t.Fatalf("inspection: %d sets, %d rejected (%+v), %d duplicates", in.SetCount, in.RejectedCount, in.Rejected, in.Duplicates)
 	}
@@ -167,7 +123,7 @@ func TestVoterSenderResend(t *testing.T) {
 	if again != first || first.Kind != outbox.ReplyAcknowledged {
 		t.Errorf("resend answered %+v, first %+v", again, first)
 	}
-	in := s.inspect(t)
+	in := s.inspection(t)
 	if in.SetCount != 1 || in.Duplicates != 1 || in.DuplicatesByMessage[m.ID.String()] != 1 || in.ByPeriod["2026-09"].Sets != 1 {
 		t.Errorf("inspection: %d sets, %d duplicates %v", in.SetCount, in.Duplicates, in.DuplicatesByMessage)
 	}
@@ -201,7 +157,7 @@ func TestVoterSenderFaults(t *testing.T) {
 			if !strings.Contains(err.Error(), "(period 2026-09)") {
 				t.Errorf("error %q does not name the period", err)
 			}
-			if in := s.inspect(t); in.SetCount != 0 || in.RejectedCount != 0 {
+			if in := s.inspection(t); in.SetCount != 0 || in.RejectedCount != 0 {
 				t.Errorf("a failed call recorded %d sets, %d rejections", in.SetCount, in.RejectedCount)
 			}
 			s.configure(t, sim.Config{})
@@ -210,7 +166,7 @@ func TestVoterSenderFaults(t *testing.T) {
 			if err != nil || r.Kind != outbox.ReplyAcknowledged {
 				t.Fatalf("after recovery: %+v, %v", r, err)
 			}
-			if in := s.inspect(t); in.SetCount != 1 {
+			if in := s.inspection(t); in.SetCount != 1 {
 				t.Errorf("after recovery: %d sets", in.SetCount)
 			}
 		})
@@ -234,7 +190,7 @@ func TestVoterSenderRejected(t *testing.T) {
 			t.Errorf("attempt %d: %+v, want rejected %s", attempt, r, votersim.ReasonSimulated)
 		}
 	}
-	if in := s.inspect(t); in.RejectedCount != 1 || in.Duplicates != 1 || in.SetCount != 0 || in.Latest != nil {
+	if in := s.inspection(t); in.RejectedCount != 1 || in.Duplicates != 1 || in.SetCount != 0 || in.Latest != nil {
 		t.Errorf("inspection: %d rejected, %d duplicates, %d sets", in.RejectedCount, in.Duplicates, in.SetCount)
 	}
 }
@@ -330,7 +286,7 @@ func TestVoterRender(t *testing.T) {
 		h.Issue != m.ActionRef || env.Body.Req.SetId != m.ID.String() || env.Body.Req.RegistrationBody.Code != registrationBody.Code {
 		t.Errorf("rendered headers %+v, set id %q, body %+v", h, env.Body.Req.SetId, env.Body.Req.RegistrationBody)
 	}
-	if in := s.inspect(t); len(in.Sets) != 1 || !strings.Contains(in.Sets[0].Service, "/43210987/DRV/SubmitVoterSet/v2") {
+	if in := s.inspection(t); len(in.Sets) != 1 || !strings.Contains(in.Sets[0].Service, "/43210987/DRV/SubmitVoterSet/v2") {
 		t.Errorf("received by %+v", in.Sets)
 	}
 }
